@@ -1,0 +1,50 @@
+# Two commands do everything: `make run` starts the system, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test install lint typecheck pytest bench histories chromium clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the dev server (UI on :8233, SQLite under .data/), the worker and the ingress.
+run: $(STAMP)
+	$(BIN)/escalate dev
+
+## Debian's Chromium for the browser tests (Playwright's own download cannot run here).
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy domain workflows activities workers starters
+
+pytest: $(STAMP) chromium
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test: lint typecheck pytest
+
+## SLA breach lateness and throughput against a bare sleeping workflow (N=1000 by default).
+bench: $(STAMP)
+	$(BIN)/python -m bench.sla_lateness $(if $(N),--cases $(N),)
+
+## Re-record the workflow histories that CI replays (after an intended, versioned change).
+histories: $(STAMP)
+	ESCALATE_RECORD_HISTORIES=1 $(BIN)/pytest -q tests/workflows/test_replay.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

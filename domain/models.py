@@ -1,0 +1,147 @@
+"""The case vocabulary shared by workflows, activities and starters."""
+
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Annotated
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    CHAT = "chat"
+    EMAIL = "email"
+    VOICE = "voice"
+
+
+class Priority(StrEnum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+    @property
+    def rank(self) -> int:
+        """1 is the most urgent."""
+        return int(self.value[1])
+
+
+class Tier(StrEnum):
+    STANDARD = "standard"
+    VIP = "vip"
+
+
+class Level(IntEnum):
+    L1 = 1  # agent
+    L2 = 2  # supervisor
+    L3 = 3  # manager
+    L4 = 4  # executive / client liaison
+
+    @property
+    def label(self) -> str:
+        return f"L{self.value}"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    AWAITING_CUSTOMER = "awaiting_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class EscalationType(StrEnum):
+    HIERARCHICAL = "hierarchical"
+    FUNCTIONAL = "functional"
+    TIME_BASED = "time_based"
+    PRIORITY_BASED = "priority_based"
+    CLIENT_INITIATED = "client_initiated"
+
+
+def _level(value: object) -> object:
+    if isinstance(value, str) and len(value.strip()) == 2 and value.strip()[0] in "Ll":
+        return value.strip()[1:]
+    return value
+
+
+# Accepts 3, "3" or "L3" from people and config files.
+LevelInput = Annotated[Level, BeforeValidator(_level)]
+
+
+def _e164(value: str) -> str:
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number in E.164 form (+<country><number>): {exc}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number for its country")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+E164Phone = Annotated[str, AfterValidator(_e164)]
+
+
+class Strict(BaseModel):
+    """Inputs from outside: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Customer(Strict):
+    id: str = Field(min_length=1, max_length=128)
+    name: str | None = None
+    phone: E164Phone | None = None
+    email: EmailStr | None = None
+    tier: Tier = Tier.STANDARD
+
+
+class CaseInput(Strict):
+    """What a backend service gives to open a case."""
+
+    case_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    tenant: str = Field(min_length=1, max_length=64)
+    customer: Customer
+    channel: Channel
+    category: str | None = None
+    priority: Priority | None = None
+    subject: str | None = Field(default=None, max_length=500)
+    message: str = Field(min_length=1)
+    message_id: str | None = Field(
+        default=None, description="provider id of the first message, so a retried open is deduped"
+    )
+
+
+class Author(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class TranscriptEntry(BaseModel):
+    seq: int
+    at: datetime
+    author: Author
+    who: str
+    channel: Channel
+    text: str
+    media_count: int = 0
+    provider_message_id: str | None = None
+
+
+class EscalationRecord(BaseModel):
+    type: EscalationType
+    from_level: Level
+    to_level: Level
+    from_team: str | None
+    to_team: str | None
+    reason: str
+    actor: str
+    at: datetime
+
+
+class TimelineEvent(BaseModel):
+    at: datetime
+    type: str
+    actor: str
+    reason: str | None = None
+    detail: dict[str, str | int | bool | None] = Field(default_factory=dict)

@@ -1,0 +1,296 @@
+"""A tenant's configuration: hours, holidays, SLA targets, escalation matrix, templates."""
+
+import itertools
+import re
+import string
+import tomllib
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holiday_data
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from domain.calendar import BusinessCalendar, Shift
+from domain.durations import Duration
+from domain.models import Channel, Level, LevelInput, Priority, Tier
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SHIFT = re.compile(r"^(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})$")
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_shift(text: str) -> Shift:
+    match = _SHIFT.match(text.strip())
+    if not match:
+        raise ValueError(f"invalid shift {text!r}: use 'HH:MM-HH:MM', like '08:00-17:30'")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if h1 > 23 or m1 > 59 or m2 > 59 or end > 1440 or end <= start:
+        raise ValueError(f"invalid shift {text!r}: the end must come after the start, by 24:00")
+    return (start, end)
+
+
+class BusinessHours(Config):
+    mon: list[str] = Field(default_factory=list)
+    tue: list[str] = Field(default_factory=list)
+    wed: list[str] = Field(default_factory=list)
+    thu: list[str] = Field(default_factory=list)
+    fri: list[str] = Field(default_factory=list)
+    sat: list[str] = Field(default_factory=list)
+    sun: list[str] = Field(default_factory=list)
+
+    @field_validator("*")
+    @classmethod
+    def _shifts(cls, value: list[str]) -> list[str]:
+        shifts = sorted(parse_shift(s) for s in value)
+        for (_, end), (start, _) in itertools.pairwise(shifts):
+            if start < end:
+                raise ValueError(f"shifts overlap: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _some_opening(self) -> "BusinessHours":
+        if not any(getattr(self, day) for day in WEEKDAYS):
+            raise ValueError("business hours are empty: open at least one shift a week")
+        return self
+
+    def week(self) -> dict[int, list[Shift]]:
+        return {i: [parse_shift(s) for s in getattr(self, day)] for i, day in enumerate(WEEKDAYS)}
+
+
+class Holidays(Config):
+    country: str | None = Field(default=None, description="ISO country code for `holidays`")
+    subdivision: str | None = None
+    extra: list[date] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_country(self) -> "Holidays":
+        if self.country is None:
+            if self.subdivision:
+                raise ValueError("a subdivision needs a country")
+            return self
+        try:
+            holiday_data.country_holidays(self.country, subdiv=self.subdivision, years=2026)
+        except NotImplementedError as exc:
+            raise ValueError(f"unknown holiday country {self.country!r}") from exc
+        except Exception as exc:  # the library raises plain errors for a bad subdivision
+            raise ValueError(str(exc)) from exc
+        return self
+
+    def dates(self, years: range) -> list[date]:
+        found = set(self.extra)
+        if self.country:
+            calendar = holiday_data.country_holidays(
+                self.country, subdiv=self.subdivision, years=list(years)
+            )
+            found.update(calendar.keys())
+        return sorted(found)
+
+
+class SlaTargets(Config):
+    first_response: Duration
+    next_response: Duration
+    resolution: Duration
+
+    @model_validator(mode="after")
+    def _positive(self) -> "SlaTargets":
+        for name in ("first_response", "next_response", "resolution"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"{name} must be longer than zero")
+        return self
+
+
+class SlaPolicy(Config):
+    warning_share: float = Field(default=0.75, gt=0, lt=1)
+    always_on_priorities: list[Priority] = Field(default_factory=lambda: [Priority.P1])
+    always_on_tiers: list[Tier] = Field(default_factory=lambda: [Tier.VIP])
+    targets: dict[Priority, SlaTargets]
+
+    @field_validator("targets")
+    @classmethod
+    def _every_priority(cls, value: dict[Priority, SlaTargets]) -> dict[Priority, SlaTargets]:
+        missing = [p.value for p in Priority if p not in value]
+        if missing:
+            raise ValueError(f"missing SLA targets for {', '.join(missing)}")
+        return value
+
+
+class Contact(Config):
+    name: str = Field(min_length=1)
+    channel: Channel = Channel.EMAIL
+    address: str = Field(min_length=1)
+
+
+class LevelConfig(Config):
+    title: str
+    ack_timeout: Duration
+    contacts: list[Contact] = Field(min_length=1)
+
+
+class TeamConfig(Config):
+    title: str
+    contacts: list[Contact] = Field(min_length=1)
+
+
+class FastTrack(Config):
+    priority: dict[Priority, LevelInput] = Field(default_factory=dict)
+    tier: dict[Tier, LevelInput] = Field(default_factory=dict)
+
+
+class EscalationMatrix(Config):
+    levels: dict[LevelInput, LevelConfig]
+    teams: dict[str, TeamConfig]
+    default_team: str
+    categories: dict[str, str] = Field(default_factory=dict, description="category -> team")
+    fast_track: FastTrack = FastTrack()
+    keywords: list[str] = Field(
+        default_factory=lambda: ["supervisor", "manager", "escalate", "agent"]
+    )
+    max_reminder_interval: Duration = timedelta(hours=8)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "EscalationMatrix":
+        missing = [lv.label for lv in Level if lv not in self.levels]
+        if missing:
+            raise ValueError(f"levels missing: {', '.join(missing)}")
+        if self.default_team not in self.teams:
+            raise ValueError(f"default_team {self.default_team!r} is not one of the teams")
+        unknown = {c: t for c, t in self.categories.items() if t not in self.teams}
+        if unknown:
+            raise ValueError(f"categories route to unknown teams: {unknown}")
+        if not all(k.strip() for k in self.keywords):
+            raise ValueError("keywords must not be blank")
+        return self
+
+
+TEMPLATE_FIELDS = frozenset(
+    {
+        "brand",
+        "case_id",
+        "level",
+        "level_title",
+        "team",
+        "team_title",
+        "priority",
+        "reason",
+        "clock",
+        "deadline",
+        "customer_name",
+    }
+)
+
+DEFAULT_TEMPLATES = {
+    "escalation_ack": (
+        "Thank you for your patience. We have passed your case {case_id} to our "
+        "{level_title}, who will contact you shortly. - {brand}"
+    ),
+    "escalation_ack_repeat": (
+        "Your request is already with our {level_title}; they will be in touch shortly. - {brand}"
+    ),
+    "notify_escalation": (
+        "Case {case_id} ({priority}) escalated to {level_title} / {team_title}: {reason}. "
+        "Please acknowledge."
+    ),
+    "ack_reminder": (
+        "Reminder: case {case_id} ({priority}) is waiting for {level_title} to acknowledge."
+    ),
+    "sla_warning": "Case {case_id} ({priority}): {clock} SLA is due at {deadline}.",
+}
+
+
+class TenantConfig(Config):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    name: str
+    timezone: str
+    default_priority: Priority = Priority.P3
+    auto_close_after: Duration = timedelta(days=7)
+    business_hours: BusinessHours
+    holidays: Holidays = Holidays()
+    sla: SlaPolicy
+    escalation: EscalationMatrix
+    templates: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("templates")
+    @classmethod
+    def _templates(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if key not in DEFAULT_TEMPLATES:
+                raise ValueError(f"unknown template {key!r}; known: {sorted(DEFAULT_TEMPLATES)}")
+            try:
+                names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            except ValueError as exc:
+                raise ValueError(f"template {key!r}: {exc}") from exc
+            bad = names - TEMPLATE_FIELDS
+            if bad:
+                raise ValueError(f"template {key!r} uses unknown fields {sorted(bad)}")
+        return value
+
+    def template(self, key: str) -> str:
+        return self.templates.get(key, DEFAULT_TEMPLATES[key])
+
+
+class TenantPolicy(BaseModel):
+    """A tenant's configuration with its holidays resolved: what a case runs on."""
+
+    config: TenantConfig
+    holiday_dates: list[date]
+
+    def business_calendar(self) -> BusinessCalendar:
+        return BusinessCalendar(
+            tz=self.config.timezone,
+            week=self.config.business_hours.week(),
+            holidays=frozenset(self.holiday_dates),
+        )
+
+    def round_the_clock_calendar(self) -> BusinessCalendar:
+        return BusinessCalendar.twenty_four_seven(self.config.timezone)
+
+
+def resolve(config: TenantConfig, years: range) -> TenantPolicy:
+    return TenantPolicy(config=config, holiday_dates=config.holidays.dates(years))
+
+
+class TenantConfigError(ValueError):
+    """A tenant file that cannot be used; the message names file, field and problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: invalid tenant configuration\n{listing}")
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(file)"
+
+
+def parse_tenant(text: str, source: str) -> TenantConfig:
+    """Parse one tenant TOML document; `source` names it in errors."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TenantConfigError(source, [f"not valid TOML: {exc}"]) from exc
+    try:
+        return TenantConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise TenantConfigError(source, problems) from exc
