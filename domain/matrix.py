@@ -39,4 +39,4 @@ def ack_timeout(matrix: EscalationMatrix, level: Level) -> timedelta:
 def reminder_interval(matrix: EscalationMatrix, level: Level, reminders_sent: int) -> timedelta:
     """Reminders at the top level back off (x2 each) up to the matrix's cap."""
     base = ack_timeout(matrix, level)
-    return min(base * (2 ** min(reminders_sent, 16)), matrix.max_reminder_interval)
+    return min(base * (1 << min(reminders_sent, 16)), matrix.max_reminder_interval)

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -21,6 +22,7 @@ from domain.calendar import BusinessCalendar, Shift
 from domain.durations import Duration
 from domain.models import Channel, Level, LevelInput, Priority, Tier
 
+CHECK_HOLIDAYS = "check_holidays"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SHIFT = re.compile(r"^(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})$")
 
@@ -74,7 +76,10 @@ class Holidays(Config):
     extra: list[date] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _known_country(self) -> "Holidays":
+    def _known_country(self, info: ValidationInfo) -> "Holidays":
+        # Checked when a file is read, not each time a case deserialises its policy.
+        if not (info.context or {}).get(CHECK_HOLIDAYS):
+            return self
         if self.country is None:
             if self.subdivision:
                 raise ValueError("a subdivision needs a country")
@@ -290,7 +295,7 @@ def parse_tenant(text: str, source: str) -> TenantConfig:
     except tomllib.TOMLDecodeError as exc:
         raise TenantConfigError(source, [f"not valid TOML: {exc}"]) from exc
     try:
-        return TenantConfig.model_validate(raw)
+        return TenantConfig.model_validate(raw, context={CHECK_HOLIDAYS: True})
     except ValidationError as exc:
         problems = [f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise TenantConfigError(source, problems) from exc

@@ -1,0 +1,1 @@
+"""Process plumbing shared by the worker and the starters: settings and logs."""

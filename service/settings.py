@@ -1,0 +1,67 @@
+"""One Settings object: environment variables (ESCALATE_*) over an optional TOML file."""
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SETTINGS_FILE_ENV = "ESCALATE_SETTINGS_FILE"
+DEFAULT_SETTINGS_FILE = "escalate.toml"
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message says which and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ESCALATE_", extra="forbid")
+
+    temporal_address: str = Field(default="127.0.0.1:7233", description="host:port of Temporal")
+    namespace: str = "default"
+    task_queue: str = "escalations"
+    data_dir: Path = Path(".data")
+    tenants_dir: Path = Path("config/tenants")
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    ui_port: int = 8233
+    max_concurrent_activities: int = Field(default=100, ge=1)
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=1)
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox.sqlite3"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get(SETTINGS_FILE_ENV, DEFAULT_SETTINGS_FILE)
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings, or a SettingsError that names the file and the bad fields."""
+    source = os.environ.get(SETTINGS_FILE_ENV, DEFAULT_SETTINGS_FILE)
+    if SETTINGS_FILE_ENV in os.environ and not Path(source).is_file():
+        raise SettingsError(f"{SETTINGS_FILE_ENV}={source}: no such file")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "\n".join(
+            f"  - {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise SettingsError(f"invalid settings (environment ESCALATE_* or {source}):\n{problems}") from exc
+    except ValueError as exc:  # a TOML syntax error in the settings file
+        raise SettingsError(f"{source}: {exc}") from exc

@@ -1,0 +1,135 @@
+"""Test doubles for the case's activities, and helpers to run a case on the test server."""
+
+import asyncio
+import contextlib
+import tomllib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from domain.case import CaseView, Notify, ReplyToCustomer
+from domain.models import CaseInput
+from domain.tenant import TenantConfig, TenantPolicy, resolve
+from tests.conftest import TENANTS_DIR
+from workflows.case import CaseRun, CaseStart, CaseWorkflow
+
+T = TypeVar("T")
+
+
+def tenant_variant(base: str, new_id: str, **changes: Any) -> TenantConfig:
+    """A sample tenant with some fields replaced (dotted keys reach into tables)."""
+    raw = tomllib.loads((TENANTS_DIR / f"{base}.toml").read_text())
+    raw["id"] = new_id
+    for dotted, value in changes.items():
+        node = raw
+        *path, last = dotted.split("__")
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return TenantConfig.model_validate(raw)
+
+
+@dataclass
+class Recorder:
+    """Stands in for delivery: records what the case asked to send."""
+
+    tenants: dict[str, TenantConfig]
+    notices: list[Notify] = field(default_factory=list)
+    replies: list[ReplyToCustomer] = field(default_factory=list)
+    fail_customer: bool = False
+
+    @activity.defn(name="load_tenant_policy")
+    async def load_tenant_policy(self, tenant: str) -> TenantPolicy:
+        if tenant not in self.tenants:
+            raise ApplicationError(f"unknown tenant {tenant!r}", type="UnknownTenant", non_retryable=True)
+        return resolve(self.tenants[tenant], range(2025, 2029))
+
+    @activity.defn(name="notify_escalation")
+    async def notify_escalation(self, notice: Notify) -> int:
+        self.notices.append(notice)
+        return len(notice.recipients)
+
+    @activity.defn(name="send_customer_message")
+    async def send_customer_message(self, message: ReplyToCustomer) -> bool:
+        if self.fail_customer:
+            raise ApplicationError("number is opted out", type="PermanentDeliveryError", non_retryable=True)
+        self.replies.append(message)
+        return True
+
+    def kinds(self) -> list[str]:
+        return [n.kind for n in self.notices]
+
+
+STARTED: dict[str, list[WorkflowHandle[Any, Any]]] = {}
+
+
+@asynccontextmanager
+async def case_worker(client: Client, recorder: Recorder) -> AsyncIterator[str]:
+    """A worker on a fresh task queue; cases still running at the end are terminated,
+    so their timers cannot hold up time skipping for the next test."""
+    task_queue = f"cases-{uuid.uuid4()}"
+    STARTED[task_queue] = []
+    try:
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[CaseWorkflow],
+            activities=[
+                recorder.load_tenant_policy,
+                recorder.notify_escalation,
+                recorder.send_customer_message,
+            ],
+        ):
+            yield task_queue
+    finally:
+        for handle in STARTED.pop(task_queue):
+            with contextlib.suppress(Exception):
+                await handle.terminate("test finished")
+
+
+def case_input(tenant: str = "northwind-telecom", **overrides: Any) -> CaseInput:
+    data: dict[str, Any] = {
+        "case_id": f"t-{uuid.uuid4().hex[:10]}",
+        "tenant": tenant,
+        "customer": {"id": "cust-1", "name": "Ada", "phone": "+12025550123", "email": "ada@example.com"},
+        "channel": "sms",
+        "category": "billing",
+        "message": "My bill is higher than usual this month.",
+    }
+    data.update(overrides)
+    return CaseInput.model_validate(data)
+
+
+async def open_case(
+    client: Client, task_queue: str, case: CaseInput, run: CaseRun | None = None
+) -> WorkflowHandle[CaseWorkflow, CaseView]:
+    start = CaseStart(**case.model_dump(), continued=run)
+    handle = await client.start_workflow(
+        CaseWorkflow.run, start, id=f"case-{case.case_id}", task_queue=task_queue
+    )
+    STARTED.setdefault(task_queue, []).append(handle)
+    return handle
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 15) -> T:
+    """Poll `probe` until `check` holds; fail with the last value after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await probe()
+        if check(value):
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(0.05)
+
+
+async def state(handle: WorkflowHandle[Any, Any]) -> CaseView:
+    return await handle.query("state", result_type=CaseView)

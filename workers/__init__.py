@@ -1,0 +1,1 @@
+"""Builds and runs the worker that hosts CaseWorkflow and its activities."""

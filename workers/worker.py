@@ -1,0 +1,70 @@
+"""The case worker: registration, data converter, tenant validation, graceful shutdown."""
+
+import asyncio
+import signal
+from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.delivery import DeliveryActivities
+from activities.outbox import Outbox
+from activities.tenants import TenantActivities, load_directory
+from domain.tenant import TenantConfig
+from service.settings import Settings
+from workflows.case import CaseWorkflow
+
+log = structlog.get_logger(__name__)
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def build_worker(
+    client: Client, settings: Settings, tenants: dict[str, TenantConfig], outbox: Outbox
+) -> Worker:
+    tenant_activities = TenantActivities(tenants)
+    delivery = DeliveryActivities(outbox)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[CaseWorkflow],
+        activities=[
+            tenant_activities.load_tenant_policy,
+            delivery.notify_escalation,
+            delivery.send_customer_message,
+        ],
+        activity_executor=ThreadPoolExecutor(max_workers=8),
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM; refuses to start on a bad tenant configuration."""
+    tenants = load_directory(settings.tenants_dir)  # raises TenantConfigError before connecting
+    client = await connect(settings)
+    worker = build_worker(client, settings, tenants, Outbox(settings.outbox_path))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "worker started",
+        task_queue=settings.task_queue,
+        namespace=settings.namespace,
+        tenants=sorted(tenants),
+    )
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping")
+    log.info("worker stopped")

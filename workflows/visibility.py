@@ -1,0 +1,31 @@
+"""Search attributes a case keeps current, so cases can be listed and filtered without PII."""
+
+from temporalio.common import SearchAttributeKey, SearchAttributeValueType
+
+CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
+CASE_PRIORITY = SearchAttributeKey.for_keyword("CasePriority")
+TENANT = SearchAttributeKey.for_keyword("Tenant")
+CASE_CHANNEL = SearchAttributeKey.for_keyword("CaseChannel")
+ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
+SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
+ASSIGNED_TEAM = SearchAttributeKey.for_keyword("AssignedTeam")
+
+ALL: list[SearchAttributeKey[SearchAttributeValueType]] = [  # type: ignore[list-item]
+    CASE_STATUS,
+    CASE_PRIORITY,
+    TENANT,
+    CASE_CHANNEL,
+    ESCALATION_LEVEL,
+    SLA_BREACHED,
+    ASSIGNED_TEAM,
+]
+
+
+def dev_server_flags() -> list[str]:
+    """`--search-attribute Name=Type` flags for `temporal server start-dev`."""
+    kinds = {"KEYWORD": "Keyword", "INT": "Int", "BOOL": "Bool"}
+    return [
+        flag
+        for key in ALL
+        for flag in ("--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}")
+    ]
