@@ -11,6 +11,7 @@ from domain.privacy import mask_email, mask_phone, redact
 
 _PHONE_KEYS = {"phone", "to", "from_", "from", "recipient"}
 _EMAIL_KEYS = {"email"}
+_SAFE_KEYS = {"timestamp", "level", "logger", "logger_name"}
 
 
 def mask_personal_data(
@@ -18,7 +19,7 @@ def mask_personal_data(
 ) -> MutableMapping[str, Any]:
     """Mask phone numbers and emails wherever they appear in an event."""
     for key, value in list(event.items()):
-        if not isinstance(value, str):
+        if not isinstance(value, str) or key in _SAFE_KEYS:
             continue
         if key in _PHONE_KEYS and "@" not in value:
             event[key] = mask_phone(value)

@@ -3,12 +3,12 @@
 import asyncio
 import signal
 from datetime import timedelta
-from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.delivery import DeliveryActivities
 from activities.outbox import Outbox
@@ -18,6 +18,17 @@ from service.settings import Settings
 from workflows.case import CaseWorkflow
 
 log = structlog.get_logger(__name__)
+
+
+# Pure data libraries the domain models use while validating; passing them through keeps
+# their lazy, lock-guarded metadata loading out of the sandbox (it is deterministic).
+PASSTHROUGH_MODULES = ("domain", "phonenumbers", "email_validator", "holidays", "dateutil")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
 
 
 async def connect(settings: Settings) -> Client:
@@ -42,7 +53,7 @@ def build_worker(
             delivery.notify_escalation,
             delivery.send_customer_message,
         ],
-        activity_executor=ThreadPoolExecutor(max_workers=8),
+        workflow_runner=workflow_runner(),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=10),

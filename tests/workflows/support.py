@@ -18,6 +18,7 @@ from domain.case import CaseView, Notify, ReplyToCustomer
 from domain.models import CaseInput
 from domain.tenant import TenantConfig, TenantPolicy, resolve
 from tests.conftest import TENANTS_DIR
+from workers.worker import workflow_runner
 from workflows.case import CaseRun, CaseStart, CaseWorkflow
 
 T = TypeVar("T")
@@ -81,6 +82,7 @@ async def case_worker(client: Client, recorder: Recorder) -> AsyncIterator[str]:
             client,
             task_queue=task_queue,
             workflows=[CaseWorkflow],
+            workflow_runner=workflow_runner(),
             activities=[
                 recorder.load_tenant_policy,
                 recorder.notify_escalation,

@@ -1,0 +1,1 @@
+"""What talks to Temporal from outside: the typed client API, the CLI, the dev launcher."""

@@ -1,0 +1,174 @@
+"""`escalate dev`: the whole system on one machine, the embedded default behind `make run`.
+
+Starts the Temporal dev server (Web UI, SQLite under the data directory, the case
+search attributes registered), then a worker process; stops both on Ctrl-C.
+"""
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import structlog
+from temporalio.client import Client
+
+from service.settings import Settings
+from workflows import visibility
+
+log = structlog.get_logger(__name__)
+
+
+def tool(name: str) -> str:
+    """A console script installed beside this interpreter (the venv), else one on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name!r} is not installed; run `make run` (it installs it)")
+    return found
+
+
+def server_command(settings: Settings) -> list[str]:
+    host, _, port = settings.temporal_address.rpartition(":")
+    return [
+        tool("temporal"),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(settings.data_dir / "temporal.sqlite3"),
+        "--ip",
+        host or "127.0.0.1",
+        "--port",
+        port,
+        "--ui-port",
+        str(settings.ui_port),
+        "--namespace",
+        settings.namespace,
+        "--ui-disable-news-fetch",
+        *visibility.dev_server_flags(),
+    ]
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+async def wait_for_server(
+    settings: Settings, server: subprocess.Popen[bytes], timeout: float = 60.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited with code {server.returncode}")
+        try:
+            client = await Client.connect(settings.temporal_address, namespace=settings.namespace)
+            await client.service_client.check_health()
+            return
+        except Exception as exc:  # not up yet
+            last = exc
+            await asyncio.sleep(0.25)
+    raise TimeoutError(f"Temporal did not start on {settings.temporal_address}: {last}")
+
+
+def _stop(proc: subprocess.Popen[bytes], name: str, grace: float = 15.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        log.warning("did not stop in time, killing", process=name)
+        proc.kill()
+        proc.wait()
+
+
+def run_dev(settings: Settings, demo: bool) -> int:
+    host, _, port = settings.temporal_address.rpartition(":")
+    for name, number in (("Temporal gRPC", int(port)), ("Web UI", settings.ui_port)):
+        if not port_free(host or "127.0.0.1", number):
+            print(
+                f"{name} port {number} is already in use: is another `make run` still running? "
+                "Stop it, or set ESCALATE_TEMPORAL_ADDRESS / ESCALATE_UI_PORT.",
+                file=sys.stderr,
+            )
+            return 2
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **_settings_env(settings)}
+    server_log = (settings.data_dir / "temporal.log").open("ab")
+    server = subprocess.Popen(
+        server_command(settings), stdout=server_log, stderr=subprocess.STDOUT, env=env,
+        start_new_session=True,
+    )
+    worker: subprocess.Popen[bytes] | None = None
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            asyncio.run(wait_for_server(settings, server))
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"{exc}; see {settings.data_dir / 'temporal.log'}", file=sys.stderr)
+            return 1
+        worker = subprocess.Popen([tool("escalate"), "worker"], env=env, start_new_session=True)
+        if demo:
+            from starters.demo import seed
+
+            ids = asyncio.run(seed(settings))
+            print(f"Seeded {len(ids)} demo cases: {', '.join(ids)}", flush=True)
+        print(
+            "\nEscalation engine running\n"
+            f"  Temporal Web UI : http://localhost:{settings.ui_port}/namespaces/{settings.namespace}/workflows\n"
+            f"  Temporal gRPC   : {settings.temporal_address}\n"
+            f"  Data            : {settings.data_dir.resolve()} (SQLite; cases survive restarts)\n"
+            f"  Server log      : {settings.data_dir / 'temporal.log'}\n"
+            "  Try             : escalate case list   |   escalate outbox\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while not stopping:
+            if server.poll() is not None:
+                print(f"Temporal server exited ({server.returncode}); see the server log", file=sys.stderr)
+                return 1
+            if worker.poll() is not None:
+                print(f"worker exited ({worker.returncode})", file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        print("Stopping worker and Temporal server...", flush=True)
+        if worker is not None:
+            _stop(worker, "worker")
+        _stop(server, "temporal")
+        server_log.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        print("Stopped.", flush=True)
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    """Hand the resolved settings to the worker process, whatever their source was."""
+    return {
+        "ESCALATE_TEMPORAL_ADDRESS": settings.temporal_address,
+        "ESCALATE_NAMESPACE": settings.namespace,
+        "ESCALATE_TASK_QUEUE": settings.task_queue,
+        "ESCALATE_DATA_DIR": str(settings.data_dir),
+        "ESCALATE_TENANTS_DIR": str(settings.tenants_dir),
+        "ESCALATE_LOG_FORMAT": settings.log_format,
+    }
