@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy domain workflows activities workers starters
+	$(BIN)/mypy domain workflows activities workers starters service
 
 pytest: $(STAMP) chromium
 	$(BIN)/pytest -q -p no:cacheprovider

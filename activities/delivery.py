@@ -30,7 +30,9 @@ class DeliveryActivities:
         """Notify every recipient of the escalation; returns how many were new deliveries."""
         if not notice.recipients:
             raise ApplicationError(
-                f"no recipients for {notice.level.label}", type="InvalidRecipient", non_retryable=True
+                f"no recipients for {notice.level.label}",
+                type="InvalidRecipient",
+                non_retryable=True,
             )
         delivered = 0
         for index, contact in enumerate(notice.recipients):

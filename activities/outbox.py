@@ -79,7 +79,10 @@ class Outbox:
         with self._connect() as db:
             rows = db.execute(query, (*params, limit)).fetchall()
         fields = ("id", "key", "at", "kind", "case_id", "tenant", "channel", "recipient", "text")
-        return [OutboxEntry.model_validate(dict(zip(fields, row, strict=True))) for row in reversed(rows)]
+        return [
+            OutboxEntry.model_validate(dict(zip(fields, row, strict=True)))
+            for row in reversed(rows)
+        ]
 
 
 def now_utc() -> datetime:

@@ -62,6 +62,8 @@ def load_settings(**overrides: object) -> Settings:
         problems = "\n".join(
             f"  - {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
-        raise SettingsError(f"invalid settings (environment ESCALATE_* or {source}):\n{problems}") from exc
+        raise SettingsError(
+            f"invalid settings (environment ESCALATE_* or {source}):\n{problems}"
+        ) from exc
     except ValueError as exc:  # a TOML syntax error in the settings file
         raise SettingsError(f"{source}: {exc}") from exc

@@ -2,9 +2,7 @@
 
 import asyncio
 import json
-import sys
 from collections.abc import Awaitable
-from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -44,7 +42,7 @@ def run(coro: Awaitable[T]) -> T:
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
     except WorkflowUpdateFailedError as exc:
-        fail(f"rejected: {exc.cause.message if exc.cause else exc}")
+        fail(f"rejected: {getattr(exc.cause, 'message', None) or exc}")
     except RPCError as exc:
         if exc.status.name == "NOT_FOUND":
             fail(f"not found: {exc.message}")
@@ -92,9 +90,17 @@ def case_open(
     raw = {
         "case_id": case_id or uuid.uuid4().hex[:12],
         "tenant": tenant,
-        "customer": {k: v for k, v in
-                     {"id": customer_id, "name": name, "phone": phone, "email": email, "tier": tier}.items()
-                     if v is not None},
+        "customer": {
+            k: v
+            for k, v in {
+                "id": customer_id,
+                "name": name,
+                "phone": phone,
+                "email": email,
+                "tier": tier,
+            }.items()
+            if v is not None
+        },
         "channel": channel,
         "category": category,
         "priority": priority,
@@ -104,13 +110,17 @@ def case_open(
     try:
         case = CaseInput.model_validate({k: v for k, v in raw.items() if v is not None})
     except ValidationError as exc:
-        fail("invalid case:\n" + "\n".join(
-            f"  - {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()))
+        fail(
+            "invalid case:\n"
+            + "\n".join(
+                f"  - {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+        )
 
     async def go() -> str:
         client = await _client(cfg)
         handle = await client.open_case(case)
-        return handle.id
+        return str(handle.id)
 
     wf_id = run(go())
     typer.echo(f"opened {case.case_id} (workflow {wf_id})")
@@ -138,7 +148,9 @@ def case_timeline(case_id: str) -> None:
     for event in run(go()):
         detail = " ".join(f"{k}={v}" for k, v in event.detail.items())
         reason = f" — {event.reason}" if event.reason else ""
-        typer.echo(f"{event.at:%Y-%m-%d %H:%M:%S} {event.type:<28} {event.actor:<12}{reason} {detail}".rstrip())
+        typer.echo(
+            f"{event.at:%Y-%m-%d %H:%M:%S} {event.type:<28} {event.actor:<12}{reason} {detail}".rstrip()
+        )
 
 
 @case_app.command("transcript")
@@ -150,15 +162,21 @@ def case_transcript(case_id: str) -> None:
         return await (await _client(cfg)).transcript(case_id)
 
     for entry in run(go()):
-        typer.echo(f"{entry.seq:>4} {entry.at:%Y-%m-%d %H:%M:%S} [{entry.channel}] {entry.author}/{entry.who}: {entry.text}")
+        typer.echo(
+            f"{entry.seq:>4} {entry.at:%Y-%m-%d %H:%M:%S} [{entry.channel}] {entry.author}/{entry.who}: {entry.text}"
+        )
 
 
 @case_app.command("list")
 def case_list(
     tenant: Annotated[str | None, typer.Option()] = None,
-    status: Annotated[str | None, typer.Option(help="open | awaiting_customer | resolved | closed")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="open | awaiting_customer | resolved | closed")
+    ] = None,
     priority: Annotated[str | None, typer.Option(help="P1..P4")] = None,
-    breached: Annotated[bool | None, typer.Option("--breached/--not-breached", help="SLA breached or not")] = None,
+    breached: Annotated[
+        bool | None, typer.Option("--breached/--not-breached", help="SLA breached or not")
+    ] = None,
     team: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option()] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -168,14 +186,21 @@ def case_list(
 
     async def go() -> Any:
         return await (await _client(cfg)).list_cases(
-            limit=limit, tenant=tenant, status=status, priority=priority, breached=breached, team=team
+            limit=limit,
+            tenant=tenant,
+            status=status,
+            priority=priority,
+            breached=breached,
+            team=team,
         )
 
     found = run(go())
     if as_json:
         emit(found)
         return
-    typer.echo(f"{'CASE':<24} {'TENANT':<18} {'STATUS':<18} {'PRI':<4} {'LVL':<4} {'TEAM':<14} BREACHED")
+    typer.echo(
+        f"{'CASE':<24} {'TENANT':<18} {'STATUS':<18} {'PRI':<4} {'LVL':<4} {'TEAM':<14} BREACHED"
+    )
     for c in found:
         typer.echo(
             f"{c.case_id:<24} {c.tenant or '-':<18} {c.status or '-':<18} {c.priority or '-':<4} "
@@ -187,8 +212,12 @@ def case_list(
 def case_signal(
     case_id: str,
     name: Annotated[str, typer.Argument(help=f"one of: {', '.join(COMMANDS)}")],
-    payload: Annotated[str, typer.Argument(help='one JSON object, e.g. \'{"actor": "sam"}\'')] = "{}",
-    wait: Annotated[bool, typer.Option("--wait", help="send as an update and wait for the verdict")] = False,
+    payload: Annotated[
+        str, typer.Argument(help='one JSON object, e.g. \'{"actor": "sam"}\'')
+    ] = "{}",
+    wait: Annotated[
+        bool, typer.Option("--wait", help="send as an update and wait for the verdict")
+    ] = False,
 ) -> None:
     """Send a signal (or, with --wait, an update) to a case."""
     if name not in COMMANDS:
@@ -288,9 +317,5 @@ def dev(
     raise typer.Exit(run_dev(cfg, demo=with_demo))
 
 
-def main() -> None:  # pragma: no cover - console entry for `python -m starters.cli`
+if __name__ == "__main__":
     app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

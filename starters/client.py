@@ -54,6 +54,7 @@ def list_query(
     team: str | None = None,
 ) -> str:
     """A visibility query over the case search attributes; values are quoted safely."""
+
     def quoted(value: str) -> str:
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -125,9 +126,15 @@ class CaseClient:
             static_summary=static_summary(start),
         )
 
-    async def signal(self, case_id: str, name: str, payload: Mapping[str, Any] | Command | None) -> None:
+    async def signal(
+        self, case_id: str, name: str, payload: Mapping[str, Any] | Command | None
+    ) -> None:
         """Fire-and-forget; a payload the case cannot use is recorded in its timeline."""
-        body = payload.model_dump(mode="json", exclude_none=True) if isinstance(payload, BaseModel) else payload
+        body = (
+            payload.model_dump(mode="json", exclude_none=True)
+            if isinstance(payload, BaseModel)
+            else payload
+        )
         await self.handle(case_id).signal(name, body)
 
     async def act(self, case_id: str, command: Command) -> CaseView:

@@ -10,31 +10,51 @@ from starters.client import CaseClient
 def demo_cases(stamp: str) -> list[CaseInput]:
     raw = [
         {  # client-initiated: the customer asks for a supervisor in the first text
-            "tenant": "northwind-telecom", "channel": "sms", "category": "billing", "priority": "P2",
+            "tenant": "northwind-telecom",
+            "channel": "sms",
+            "category": "billing",
+            "priority": "P2",
             "subject": "Disputed roaming charges",
             "customer": {"id": "nw-cust-1042", "name": "Jordan", "phone": "+12025550111"},
             "message": "I was charged $240 roaming on a domestic trip. I want a supervisor.",
         },
         {  # priority-based: a P1 outage goes straight to L3, 24/7 clock
-            "tenant": "northwind-telecom", "channel": "chat", "category": "outage", "priority": "P1",
+            "tenant": "northwind-telecom",
+            "channel": "chat",
+            "category": "outage",
+            "priority": "P1",
             "subject": "No service in Brooklyn",
             "customer": {"id": "nw-cust-2210", "name": "Sam"},
             "message": "No signal since 7am across our whole office block.",
         },
         {  # priority-based: a VIP customer starts at L2
-            "tenant": "harbour-retail", "channel": "email", "category": "delivery", "priority": "P3",
+            "tenant": "harbour-retail",
+            "channel": "email",
+            "category": "delivery",
+            "priority": "P3",
             "subject": "Wedding order not delivered",
-            "customer": {"id": "hr-key-77", "name": "Priya", "email": "priya@example.com", "tier": "vip"},
+            "customer": {
+                "id": "hr-key-77",
+                "name": "Priya",
+                "email": "priya@example.com",
+                "tier": "vip",
+            },
             "message": "The order for Saturday's wedding hasn't arrived and tracking has not moved.",
         },
         {  # time-based: a one-minute first response that nobody answers, then the ack ladder
-            "tenant": "demo-express", "channel": "sms", "category": "lost", "priority": "P3",
+            "tenant": "demo-express",
+            "channel": "sms",
+            "category": "lost",
+            "priority": "P3",
             "subject": "Parcel lost",
             "customer": {"id": "ex-cust-5", "name": "Lee", "phone": "+447400123456"},
             "message": "My parcel shows delivered but it never came.",
         },
         {  # functional: a refund routes to the payments team at open
-            "tenant": "harbour-retail", "channel": "sms", "category": "refund", "priority": "P4",
+            "tenant": "harbour-retail",
+            "channel": "sms",
+            "category": "refund",
+            "priority": "P4",
             "subject": "Refund not received",
             "customer": {"id": "hr-cust-310", "phone": "+447911123456"},
             "message": "Returned a coat 3 weeks ago and the refund still isn't on my card.",
@@ -54,4 +74,3 @@ async def seed(settings: Settings) -> list[str]:
         await cases.open_case(case)
         ids.append(case.case_id)
     return ids
-

@@ -109,7 +109,10 @@ def run_dev(settings: Settings, demo: bool) -> int:
     env = {**os.environ, **_settings_env(settings)}
     server_log = (settings.data_dir / "temporal.log").open("ab")
     server = subprocess.Popen(
-        server_command(settings), stdout=server_log, stderr=subprocess.STDOUT, env=env,
+        server_command(settings),
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
+        env=env,
         start_new_session=True,
     )
     worker: subprocess.Popen[bytes] | None = None
@@ -144,7 +147,10 @@ def run_dev(settings: Settings, demo: bool) -> int:
         )
         while not stopping:
             if server.poll() is not None:
-                print(f"Temporal server exited ({server.returncode}); see the server log", file=sys.stderr)
+                print(
+                    f"Temporal server exited ({server.returncode}); see the server log",
+                    file=sys.stderr,
+                )
                 return 1
             if worker.poll() is not None:
                 print(f"worker exited ({worker.returncode})", file=sys.stderr)

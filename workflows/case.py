@@ -8,13 +8,14 @@ slow provider never holds back a deadline.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -103,8 +104,7 @@ class _Deliveries:
             try:
                 await _deliver(effect)
             except ActivityError as err:
-                cause = err.cause
-                self._on_failure(effect, str(cause.message if cause is not None else err))
+                self._on_failure(effect, str(getattr(err.cause, "message", None) or err))
             finally:
                 self.queue.pop(0)
                 self.busy = False
@@ -171,14 +171,12 @@ class CaseWorkflow:
             timeout = None
             if due is not None:
                 timeout = max((due - workflow.now()).total_seconds(), 0.001)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: bool(self._inbox) or (self._should_continue() and self._quiescent()),
                     timeout=timeout,
                     timeout_summary="next SLA / acknowledgement deadline",
                 )
-            except TimeoutError:
-                pass
         # Closed: finish what is owed, answer waiting updates, then end.
         await workflow.wait_condition(
             lambda: self._staff.idle and self._customer.idle and workflow.all_handlers_finished()
@@ -253,7 +251,7 @@ class CaseWorkflow:
             visibility.ASSIGNED_TEAM.name: state.team,
         }
         changed = [
-            SearchAttributePair(key, values[key.name])  # type: ignore[arg-type]
+            key.value_set(values[key.name])
             for key in visibility.ALL
             if self._published.get(key.name) != values[key.name]
         ]
@@ -457,7 +455,9 @@ class CaseWorkflow:
             raise ApplicationError("the case is still opening; ask again in a moment")
         return self._state
 
-    @workflow.query(name="state", description="Status, priority, level, team, SLA clocks, escalations")
+    @workflow.query(
+        name="state", description="Status, priority, level, team, SLA clocks, escalations"
+    )
     def state(self) -> CaseView:
         return self._opened().view()
 

@@ -1,6 +1,8 @@
 """Search attributes a case keeps current, so cases can be listed and filtered without PII."""
 
-from temporalio.common import SearchAttributeKey, SearchAttributeValueType
+from typing import Any
+
+from temporalio.common import SearchAttributeKey
 
 CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
 CASE_PRIORITY = SearchAttributeKey.for_keyword("CasePriority")
@@ -10,7 +12,7 @@ ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
 ASSIGNED_TEAM = SearchAttributeKey.for_keyword("AssignedTeam")
 
-ALL: list[SearchAttributeKey[SearchAttributeValueType]] = [  # type: ignore[list-item]
+ALL: list[SearchAttributeKey[Any]] = [
     CASE_STATUS,
     CASE_PRIORITY,
     TENANT,

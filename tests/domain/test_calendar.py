@@ -11,10 +11,16 @@ from domain.calendar import BusinessCalendar
 NY = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
 WEEKDAYS_9_17 = {d: [(9 * 60, 17 * 60)] for d in range(5)}
-NY_CAL = BusinessCalendar(tz="America/New_York", week=WEEKDAYS_9_17,
-                          holidays=frozenset({date(2026, 11, 26)}))  # Thanksgiving
-SPLIT = BusinessCalendar(tz="Europe/London", week={5: [(9 * 60, 12 * 60), (13 * 60, 16 * 60)],
-                                                   **{d: [(9 * 60, 17 * 60 + 30)] for d in range(5)}})
+NY_CAL = BusinessCalendar(
+    tz="America/New_York", week=WEEKDAYS_9_17, holidays=frozenset({date(2026, 11, 26)})
+)  # Thanksgiving
+SPLIT = BusinessCalendar(
+    tz="Europe/London",
+    week={
+        5: [(9 * 60, 12 * 60), (13 * 60, 16 * 60)],
+        **{d: [(9 * 60, 17 * 60 + 30)] for d in range(5)},
+    },
+)
 
 
 def ny(*args: int) -> datetime:
@@ -39,7 +45,9 @@ def test_time_opened_outside_hours_starts_at_the_next_opening():
 
 def test_split_shift_lunch_break_does_not_count():
     saturday_11 = datetime(2026, 11, 21, 11, 0, tzinfo=LONDON)
-    assert SPLIT.add(saturday_11, timedelta(hours=2)) == datetime(2026, 11, 21, 14, 0, tzinfo=LONDON)
+    assert SPLIT.add(saturday_11, timedelta(hours=2)) == datetime(
+        2026, 11, 21, 14, 0, tzinfo=LONDON
+    )
 
 
 def test_dst_change_inside_a_shift_counts_real_hours():
@@ -65,8 +73,9 @@ def test_round_the_clock_ignores_hours():
     assert cal.add(start, timedelta(hours=24)) == start + timedelta(hours=24)
 
 
-instants = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31),
-                        timezones=st.just(UTC))
+instants = st.datetimes(
+    min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
+)
 durations = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=20))
 calendars = st.sampled_from([NY_CAL, SPLIT, BusinessCalendar.twenty_four_seven("Asia/Kolkata")])
 

@@ -34,17 +34,26 @@ def test_pause_then_resume_keeps_the_time_left():
 def test_retarget_keeps_consumed_time_and_moves_to_round_the_clock():
     clock = sla.start(ClockKind.FIRST_RESPONSE, timedelta(hours=4), T0, CAL, 0.75, False)
     now = T0 + timedelta(minutes=10)
-    sla.retarget(clock, timedelta(minutes=15), True, now, CAL, BusinessCalendar.twenty_four_seven(), 0.75)
+    sla.retarget(
+        clock, timedelta(minutes=15), True, now, CAL, BusinessCalendar.twenty_four_seven(), 0.75
+    )
     assert clock.deadline == now + timedelta(minutes=5)
     assert clock.round_the_clock
 
 
-instants = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
+instants = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+)
 offsets = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10))
 
 
 @settings(max_examples=200, deadline=None)
-@given(instants, st.timedeltas(min_value=timedelta(minutes=1), max_value=timedelta(days=5)), offsets, offsets)
+@given(
+    instants,
+    st.timedeltas(min_value=timedelta(minutes=1), max_value=timedelta(days=5)),
+    offsets,
+    offsets,
+)
 def test_pausing_never_shortens_a_deadline(start, target, pause_after, paused_for):
     clock = sla.start(ClockKind.RESOLUTION, target, start, CAL, 0.75, False)
     original = clock.deadline

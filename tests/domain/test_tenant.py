@@ -25,14 +25,34 @@ def test_the_sample_tenants_load_with_their_holidays():
 @pytest.mark.parametrize(
     ("change", "field", "reason"),
     [
-        (('timezone = "America/New_York"', 'timezone = "Mars/Olympus"'), "timezone", "unknown time zone"),
-        (('first_response = "15m"', 'first_response = "soon"'), "sla.targets.P1.first_response", "invalid duration"),
-        (('mon = ["08:00-20:00"]', 'mon = ["20:00-08:00"]'), "business_hours.mon", "end must come after"),
-        (('default_team = "general"', 'default_team = "nobody"'), "escalation", "default_team 'nobody'"),
+        (
+            ('timezone = "America/New_York"', 'timezone = "Mars/Olympus"'),
+            "timezone",
+            "unknown time zone",
+        ),
+        (
+            ('first_response = "15m"', 'first_response = "soon"'),
+            "sla.targets.P1.first_response",
+            "invalid duration",
+        ),
+        (
+            ('mon = ["08:00-20:00"]', 'mon = ["20:00-08:00"]'),
+            "business_hours.mon",
+            "end must come after",
+        ),
+        (
+            ('default_team = "general"', 'default_team = "nobody"'),
+            "escalation",
+            "default_team 'nobody'",
+        ),
         (('country = "US"', 'country = "XX"'), "holidays", "unknown holiday country"),
-        (('[sla.targets.P4]', '[sla.targets.P9]'), "sla.targets", "P9"),
-        (('warning_share = 0.75', 'warning_share = 1.5'), "sla.warning_share", "less than 1"),
-        (('name = "Northwind Mobile"', 'name = "Northwind Mobile"\nfavourite_colour = "red"'), "favourite_colour", "Extra inputs"),
+        (("[sla.targets.P4]", "[sla.targets.P9]"), "sla.targets", "P9"),
+        (("warning_share = 0.75", "warning_share = 1.5"), "sla.warning_share", "less than 1"),
+        (
+            ('name = "Northwind Mobile"', 'name = "Northwind Mobile"\nfavourite_colour = "red"'),
+            "favourite_colour",
+            "Extra inputs",
+        ),
     ],
 )
 def test_a_broken_tenant_file_names_the_file_the_field_and_the_problem(change, field, reason):
@@ -42,7 +62,9 @@ def test_a_broken_tenant_file_names_the_file_the_field_and_the_problem(change, f
         parse_tenant(SAMPLE.replace(old, new, 1), "config/tenants/northwind-telecom.toml")
     message = str(err.value)
     assert message.startswith("config/tenants/northwind-telecom.toml: invalid tenant configuration")
-    assert any(line.strip().startswith(f"- {field}") and reason in line for line in message.splitlines()), message
+    assert any(
+        line.strip().startswith(f"- {field}") and reason in line for line in message.splitlines()
+    ), message
 
 
 def test_a_template_with_an_unknown_field_is_refused():
@@ -53,7 +75,9 @@ def test_a_template_with_an_unknown_field_is_refused():
 
 def test_toml_syntax_errors_are_reported(tmp_path: Path):
     (tmp_path / "broken.toml").write_text("id = 'broken'\nname = \n")
-    with pytest.raises(TenantConfigError, match="broken.toml: invalid tenant configuration") as err:
+    with pytest.raises(
+        TenantConfigError, match=r"broken\.toml: invalid tenant configuration"
+    ) as err:
         load_directory(tmp_path)
     assert "not valid TOML" in str(err.value)
 

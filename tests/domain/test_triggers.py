@@ -21,8 +21,12 @@ def test_no_match_inside_other_words_or_without_keywords():
     assert escalation_keyword("", KEYWORDS) is None
 
 
-@given(st.sampled_from(KEYWORDS), st.text(alphabet=" .,!?;:-'\"()", max_size=4),
-       st.text(alphabet=" .,!?;:-'\"()", max_size=4), st.booleans())
+@given(
+    st.sampled_from(KEYWORDS),
+    st.text(alphabet=" .,!?;:-'\"()", max_size=4),
+    st.text(alphabet=" .,!?;:-'\"()", max_size=4),
+    st.booleans(),
+)
 def test_keyword_survives_case_and_surrounding_punctuation(keyword, before, after, upper):
     word = keyword.upper() if upper else keyword.title()
     assert escalation_keyword(f"ok{before or ' '}{word}{after or ' '}thanks", KEYWORDS) == keyword
@@ -31,5 +35,8 @@ def test_keyword_survives_case_and_surrounding_punctuation(keyword, before, afte
 def test_masking():
     assert mask_phone("+12025550123") == "+12******123"
     assert mask_email("dana.smith@example.com") == "d***@e***.com"
-    assert redact("reach me at +447400123456 or dana@example.org") == "reach me at +44*******456 or d***@e***.org"
+    assert (
+        redact("reach me at +447400123456 or dana@example.org")
+        == "reach me at +44*******456 or d***@e***.org"
+    )
     assert redact("case 2026-11-23T10:00:00Z") == "case 2026-11-23T10:00:00Z"

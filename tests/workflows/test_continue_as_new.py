@@ -12,7 +12,9 @@ from workflows.case import CaseRun
 MESSAGES = 60
 
 
-async def test_signals_racing_continue_as_new_are_all_kept_with_state_and_timers(time_env: WorkflowEnvironment, tenants):
+async def test_signals_racing_continue_as_new_are_all_kept_with_state_and_timers(
+    time_env: WorkflowEnvironment, tenants
+):
     recorder = Recorder(tenants)
     async with case_worker(time_env.client, recorder) as tq:
         handle = await open_case(
@@ -42,7 +44,9 @@ async def test_signals_racing_continue_as_new_are_all_kept_with_state_and_timers
 
     assert latest.run_id != handle.result_run_id, "the case never continued as new"
     texts = [t.text for t in transcript[1:]]
-    assert sorted(texts, key=lambda t: int(t.split()[1])) == [f"message {i}" for i in range(MESSAGES)]
+    assert sorted(texts, key=lambda t: int(t.split()[1])) == [
+        f"message {i}" for i in range(MESSAGES)
+    ]
     assert len(set(texts)) == MESSAGES
     assert view.assignee == "dana"
     # State and timers carried exactly: same deadlines, same escalation, same pending ack.

@@ -16,8 +16,9 @@ async def timeline(handle) -> list[TimelineEvent]:
     return await handle.query("timeline", result_type=list[TimelineEvent])
 
 
-
-async def test_malformed_ui_signals_are_rejected_visibly_and_the_case_keeps_running(time_env: WorkflowEnvironment, tenants):
+async def test_malformed_ui_signals_are_rejected_visibly_and_the_case_keeps_running(
+    time_env: WorkflowEnvironment, tenants
+):
     recorder = Recorder(tenants)
     async with case_worker(time_env.client, recorder) as tq:
         handle = await open_case(time_env.client, tq, case_input())
@@ -27,15 +28,25 @@ async def test_malformed_ui_signals_are_rejected_visibly_and_the_case_keeps_runn
         await handle.signal("assign", {"assignee": "dana"})
         await handle.signal("acknowledge", "sam")
         await handle.signal("resolve")
-        await handle.signal("escalate", {"actor": "sam", "kind": "functional", "to_team": "astrology", "reason": "x"})
-        await handle.signal("escalate", {"actor": "sam", "kind": "hierarchical", "reason": "valid at last"})
+        await handle.signal(
+            "escalate",
+            {"actor": "sam", "kind": "functional", "to_team": "astrology", "reason": "x"},
+        )
+        await handle.signal(
+            "escalate", {"actor": "sam", "kind": "hierarchical", "reason": "valid at last"}
+        )
         view = await eventually(lambda: state(handle), lambda s: s.level == Level.L2)
         events = await timeline(handle)
         meta = await handle.query("__temporal_workflow_metadata")
 
     rejected = [e for e in events if e.type == "rejected"]
     assert [e.detail["signal"] for e in rejected] == [
-        "escalate", "set_priority", "assign", "acknowledge", "resolve", "escalate",
+        "escalate",
+        "set_priority",
+        "assign",
+        "acknowledge",
+        "resolve",
+        "escalate",
     ]
     reasons = [e.reason for e in rejected]
     assert "kind: Input should be 'hierarchical' or 'functional'" in reasons[0]
@@ -48,7 +59,9 @@ async def test_malformed_ui_signals_are_rejected_visibly_and_the_case_keeps_runn
     assert "last rejected signal: escalate: unknown team" in meta.current_details
 
 
-async def test_updates_reject_bad_payloads_and_impossible_actions_at_once(time_env: WorkflowEnvironment, tenants):
+async def test_updates_reject_bad_payloads_and_impossible_actions_at_once(
+    time_env: WorkflowEnvironment, tenants
+):
     recorder = Recorder(tenants)
     async with case_worker(time_env.client, recorder) as tq:
         handle = await open_case(time_env.client, tq, case_input())
@@ -59,28 +72,60 @@ async def test_updates_reject_bad_payloads_and_impossible_actions_at_once(time_e
             await handle.execute_update("acknowledge", {"actor": "sam"})
         with pytest.raises(WorkflowUpdateFailedError) as not_resolved:
             await handle.execute_update("reopen", {"actor": "sam", "reason": "?"})
-        view = await handle.execute_update("assign", {"actor": "sam", "assignee": "dana", "team": "fraud"}, result_type=CaseView)
+        view = await handle.execute_update(
+            "assign", {"actor": "sam", "assignee": "dana", "team": "fraud"}, result_type=CaseView
+        )
     assert "priority" in str(bad_shape.value.cause)
     assert "no escalation is waiting for acknowledgement" in str(nothing_to_ack.value.cause)
     assert "only a resolved case can be reopened" in str(not_resolved.value.cause)
     assert (view.assignee, view.team) == ("dana", "fraud")
 
 
-async def test_customer_messages_are_idempotent_and_cross_channel_in_one_transcript(time_env: WorkflowEnvironment, tenants):
+async def test_customer_messages_are_idempotent_and_cross_channel_in_one_transcript(
+    time_env: WorkflowEnvironment, tenants
+):
     recorder = Recorder(tenants)
     async with case_worker(time_env.client, recorder) as tq:
         handle = await open_case(time_env.client, tq, case_input(message_id="SM0"))
         await eventually(lambda: state(handle), lambda s: s.messages == 1)
-        await handle.signal("customer_message", {"channel": "sms", "text": "First opening retry", "provider_message_id": "SM0"})
-        await handle.signal("customer_message", {"channel": "sms", "text": "photo of the bill", "media_count": 2, "provider_message_id": "MM1"})
-        await handle.signal("customer_message", {"channel": "sms", "text": "photo of the bill", "media_count": 2, "provider_message_id": "MM1"})
-        await handle.signal("agent_message", {"agent": "dana", "text": "Thanks, let's continue in chat", "channel": "chat"})
-        await handle.signal("customer_message", {"channel": "chat", "text": "I'm in the chat now", "provider_message_id": "CH1"})
+        await handle.signal(
+            "customer_message",
+            {"channel": "sms", "text": "First opening retry", "provider_message_id": "SM0"},
+        )
+        await handle.signal(
+            "customer_message",
+            {
+                "channel": "sms",
+                "text": "photo of the bill",
+                "media_count": 2,
+                "provider_message_id": "MM1",
+            },
+        )
+        await handle.signal(
+            "customer_message",
+            {
+                "channel": "sms",
+                "text": "photo of the bill",
+                "media_count": 2,
+                "provider_message_id": "MM1",
+            },
+        )
+        await handle.signal(
+            "agent_message",
+            {"agent": "dana", "text": "Thanks, let's continue in chat", "channel": "chat"},
+        )
+        await handle.signal(
+            "customer_message",
+            {"channel": "chat", "text": "I'm in the chat now", "provider_message_id": "CH1"},
+        )
         view = await eventually(lambda: state(handle), lambda s: s.messages == 4)
         transcript = await handle.query("transcript", result_type=list[TranscriptEntry])
         desc = await handle.describe()
     assert [(t.author, t.channel) for t in transcript] == [
-        ("customer", "sms"), ("customer", "sms"), ("agent", "chat"), ("customer", "chat"),
+        ("customer", "sms"),
+        ("customer", "sms"),
+        ("agent", "chat"),
+        ("customer", "chat"),
     ]
     assert [t.seq for t in transcript] == [1, 2, 3, 4]
     assert view.channel == "chat"
@@ -92,19 +137,27 @@ async def test_customer_messages_are_idempotent_and_cross_channel_in_one_transcr
     assert sa.get(visibility.ASSIGNED_TEAM) == "billing"
     assert sa.get(visibility.CASE_STATUS) == "open"
     # The agent's reply went to the customer, on the channel the agent chose.
-    assert recorder.replies[-1].channel == "chat" and "continue in chat" in recorder.replies[-1].text
+    assert (
+        recorder.replies[-1].channel == "chat" and "continue in chat" in recorder.replies[-1].text
+    )
     # next response clock started when the customer wrote after the agent's reply
     assert any(c.kind == "next_response" and c.met is None for c in view.clocks)
 
 
-async def test_resolve_reopen_on_customer_reply_and_auto_close(time_env: WorkflowEnvironment, tenants):
+async def test_resolve_reopen_on_customer_reply_and_auto_close(
+    time_env: WorkflowEnvironment, tenants
+):
     recorder = Recorder(tenants)
     async with case_worker(time_env.client, recorder) as tq:
         handle = await open_case(time_env.client, tq, case_input())
         await eventually(lambda: state(handle), lambda s: s.messages == 1)
-        resolved = await handle.execute_update("resolve", {"actor": "dana", "resolution": "credited $20"}, result_type=CaseView)
+        resolved = await handle.execute_update(
+            "resolve", {"actor": "dana", "resolution": "credited $20"}, result_type=CaseView
+        )
         assert resolved.status == "resolved" and resolved.closes_at is not None
-        await handle.signal("customer_message", {"channel": "sms", "text": "Still wrong on the new bill"})
+        await handle.signal(
+            "customer_message", {"channel": "sms", "text": "Still wrong on the new bill"}
+        )
         await eventually(lambda: state(handle), lambda s: s.status == "open")
         await handle.execute_update("resolve", {"actor": "dana", "resolution": "fixed the plan"})
         await time_env.sleep(timedelta(days=7, minutes=1))
@@ -117,13 +170,17 @@ async def test_resolve_reopen_on_customer_reply_and_auto_close(time_env: Workflo
     assert closed.actor == "system" and closed.reason == "auto-closed after resolution"
 
 
-async def test_a_failed_delivery_is_recorded_not_retried_forever(time_env: WorkflowEnvironment, tenants):
+async def test_a_failed_delivery_is_recorded_not_retried_forever(
+    time_env: WorkflowEnvironment, tenants
+):
     recorder = Recorder(tenants, fail_customer=True)
     async with case_worker(time_env.client, recorder) as tq:
         handle = await open_case(time_env.client, tq, case_input())
         await eventually(lambda: state(handle), lambda s: s.messages == 1)
         await handle.signal("agent_message", {"agent": "dana", "text": "We are on it"})
-        events = await eventually(lambda: timeline(handle), lambda t: any(e.type == "delivery_failed" for e in t))
+        events = await eventually(
+            lambda: timeline(handle), lambda t: any(e.type == "delivery_failed" for e in t)
+        )
         view = await state(handle)
     failed = next(e for e in events if e.type == "delivery_failed")
     assert "opted out" in (failed.reason or "")
@@ -140,7 +197,9 @@ async def test_close_ends_the_workflow_with_its_final_state(time_env: WorkflowEn
     assert final.status == "closed" and all(c.met is not None for c in final.clocks)
 
 
-async def test_unknown_tenant_fails_the_case_with_a_clear_error(time_env: WorkflowEnvironment, tenants):
+async def test_unknown_tenant_fails_the_case_with_a_clear_error(
+    time_env: WorkflowEnvironment, tenants
+):
     from temporalio.client import WorkflowFailureError
 
     recorder = Recorder(tenants)

@@ -26,7 +26,9 @@ DAY_247 = tenant_variant(
 )
 
 
-async def test_24_hour_sla_breaches_at_its_deadline_in_well_under_a_second(time_env: WorkflowEnvironment, tenants):
+async def test_24_hour_sla_breaches_at_its_deadline_in_well_under_a_second(
+    time_env: WorkflowEnvironment, tenants
+):
     recorder = Recorder({**tenants, DAY_247.id: DAY_247})
     async with case_worker(time_env.client, recorder) as tq:
         handle = await open_case(time_env.client, tq, case_input(DAY_247.id, priority="P3"))
@@ -106,7 +108,10 @@ async def test_await_customer_pauses_clocks_and_a_reply_resumes_them_with_time_l
         idle = await state(handle)
         assert not idle.sla_breached and idle.level == Level.L1
 
-        await handle.signal("customer_message", {"channel": "sms", "text": "Here is the account number you asked for"})
+        await handle.signal(
+            "customer_message",
+            {"channel": "sms", "text": "Here is the account number you asked for"},
+        )
         resumed = await eventually(lambda: state(handle), lambda s: s.status == "open")
         first = next(c for c in resumed.clocks if c.kind == "first_response")
         now = datetime.now(UTC)  # only used to bound, the server clock is skipped ahead
@@ -120,13 +125,17 @@ async def test_await_customer_pauses_clocks_and_a_reply_resumes_them_with_time_l
         assert now  # keeps linters quiet about the bound above
 
 
-async def test_priority_change_recomputes_deadlines_and_fast_tracks(time_env: WorkflowEnvironment, tenants):
+async def test_priority_change_recomputes_deadlines_and_fast_tracks(
+    time_env: WorkflowEnvironment, tenants
+):
     recorder = Recorder(tenants)
     async with case_worker(time_env.client, recorder) as tq:
         handle = await open_case(time_env.client, tq, case_input(priority="P3", category="outage"))
         before = await eventually(lambda: state(handle), lambda s: s.messages == 1)
         view = await handle.execute_update(
-            "set_priority", {"actor": "sam", "priority": "P1", "reason": "area-wide outage"}, result_type=CaseView
+            "set_priority",
+            {"actor": "sam", "priority": "P1", "reason": "area-wide outage"},
+            result_type=CaseView,
         )
     old = next(c for c in before.clocks if c.kind == "first_response")
     new = next(c for c in view.clocks if c.kind == "first_response")

@@ -1,0 +1,1 @@
+"""Case workflows: durable, deterministic, driven by domain/ decisions."""
