@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import Awaitable
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -317,5 +319,28 @@ def dev(
     raise typer.Exit(run_dev(cfg, demo=with_demo))
 
 
+def main() -> None:
+    """Console entry point.
+
+    Ends with os._exit once output is flushed: the SDK's Rust runtime can crash while
+    the interpreter finalises a short-lived client process (temporalio/sdk-python#300),
+    which would turn a successful command into a segfault exit code.
+    """
+    code = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    app()
+    main()

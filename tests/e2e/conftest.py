@@ -1,0 +1,103 @@
+"""The whole system as `make run` starts it: `escalate dev` (real dev server + worker process)."""
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, tool
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class DevSystem:
+    workdir: Path
+    grpc_port: int = field(default_factory=free_port)
+    ui_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[str] | None = None
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "ESCALATE_TEMPORAL_ADDRESS": f"127.0.0.1:{self.grpc_port}",
+            "ESCALATE_UI_PORT": str(self.ui_port),
+            "ESCALATE_DATA_DIR": str(self.workdir / ".data"),
+            "ESCALATE_TENANTS_DIR": str(ROOT / "config" / "tenants"),
+            "ESCALATE_LOG_FORMAT": "json",
+        }
+
+    @property
+    def ui(self) -> str:
+        return f"http://localhost:{self.ui_port}"
+
+    def start(self, timeout: float = 90) -> None:
+        self.output = []
+        self.proc = subprocess.Popen(
+            [tool("escalate"), "dev", "--no-demo"],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not any("Escalation engine running" in line for line in self.output):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("escalate dev did not start:\n" + "".join(self.output[-40:]))
+            time.sleep(0.1)
+        # the worker process announces itself once it polls
+        while not any('"worker started"' in line for line in self.output):
+            if time.monotonic() > deadline:
+                raise AssertionError("worker did not start:\n" + "".join(self.output[-40:]))
+            time.sleep(0.1)
+
+    def _pump(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.output.append(line)
+
+    def stop(self, timeout: float = 40) -> int:
+        """Ctrl-C, as a person would; returns the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(timeout)
+        return code
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [tool("escalate"), *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"escalate {' '.join(args)} failed ({result.returncode}):\n{result.stderr}"
+            )
+        return result
+
+
+@pytest.fixture(scope="session")
+def dev_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevSystem]:
+    system = DevSystem(tmp_path_factory.mktemp("dev"))
+    system.start()
+    yield system
+    if system.proc is not None and system.proc.poll() is None:
+        system.stop()

@@ -1,0 +1,180 @@
+"""End to end: the `escalate` CLI against the real dev server and a real worker process."""
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import DevSystem
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_for(probe: Callable[[], Any], check: Callable[[Any], bool], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if check(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not met within {timeout}s; last value: {value!r}")
+        time.sleep(0.2)
+
+
+def show(dev: DevSystem, case_id: str) -> dict[str, Any]:
+    return json.loads(dev.cli("case", "show", case_id).stdout)
+
+
+def test_a_case_escalates_by_every_route_through_the_cli(dev_system: DevSystem):
+    dev = dev_system
+    # Time-based on the real server: demo-express gives P2 a 45 s first response.
+    dev.cli(
+        "case",
+        "open",
+        "--case-id",
+        "e2e-sla",
+        "--tenant",
+        "demo-express",
+        "--customer-id",
+        "c-1",
+        "--phone",
+        "+12025550123",
+        "--priority",
+        "P2",
+        "--message",
+        "Where is my parcel?",
+    )
+    opened = dev.cli(
+        "case",
+        "open",
+        "--case-id",
+        "e2e-cli",
+        "--tenant",
+        "northwind-telecom",
+        "--customer-id",
+        "c-2",
+        "--phone",
+        "+12025550124",
+        "--category",
+        "billing",
+        "--message",
+        "Overcharged again. Get me a SUPERVISOR!",
+    )
+    assert "opened e2e-cli" in opened.stdout
+
+    state = wait_for(lambda: show(dev, "e2e-cli"), lambda s: s["level"] == 2)
+    assert state["escalations"][0]["type"] == "client_initiated"
+    assert state["team"] == "billing"
+
+    # An update answers at once with the new state...
+    acked = json.loads(
+        dev.cli("case", "signal", "e2e-cli", "acknowledge", '{"actor": "sam"}', "--wait").stdout
+    )
+    assert acked["awaiting_ack"] is None and acked["assignee"] == "sam"
+    # ...and a rejected one says why, with a non-zero exit.
+    refused = dev.cli(
+        "case", "signal", "e2e-cli", "acknowledge", '{"actor": "sam"}', "--wait", check=False
+    )
+    assert (
+        refused.returncode != 0 and "no escalation is waiting for acknowledgement" in refused.stderr
+    )
+
+    dev.cli(
+        "case",
+        "signal",
+        "e2e-cli",
+        "escalate",
+        '{"actor": "sam", "kind": "functional", "to_team": "fraud", "reason": "card skimming suspected"}',
+    )
+    dev.cli("case", "signal", "e2e-cli", "set_priority", '{"actor": "sam", "priority": "P0"}')
+    wait_for(lambda: show(dev, "e2e-cli"), lambda s: s["team"] == "fraud" and s["last_rejection"])
+
+    timeline = dev.cli("case", "timeline", "e2e-cli").stdout
+    assert "rejected" in timeline and "set_priority" not in timeline.split("rejected")[0]
+    assert "escalation_type=functional" in timeline
+
+    listed = dev.cli("case", "list", "--tenant", "northwind-telecom", "--json").stdout
+    assert [c["case_id"] for c in json.loads(listed)] == ["e2e-cli"]
+
+    outbox = dev.cli("outbox", "--case", "e2e-cli").stdout
+    assert "support supervisor now owns case e2e-cli" in outbox  # the customer's acknowledgement
+    assert "fraud" in outbox and "+12******124" in outbox and "+12025550124" not in outbox
+
+    # The SLA timer fires on the real server at its deadline.
+    breached = wait_for(lambda: show(dev, "e2e-sla"), lambda s: s["sla_breached"], timeout=90)
+    escalation = breached["escalations"][-1]
+    first = next(c for c in breached["clocks"] if c["kind"] == "first_response")
+    assert escalation["type"] == "time_based"
+    lateness = _seconds(escalation["at"]) - _seconds(first["deadline"])
+    assert 0 <= lateness < 10, f"breach recorded {lateness:.1f}s after the deadline"
+    assert (
+        json.loads(dev.cli("case", "list", "--breached", "--json").stdout)[0]["case_id"]
+        == "e2e-sla"
+    )
+
+
+def _seconds(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def test_bad_input_from_the_cli_is_refused_clearly(dev_system: DevSystem):
+    bad_phone = dev_system.cli(
+        "case",
+        "open",
+        "--tenant",
+        "northwind-telecom",
+        "--customer-id",
+        "c",
+        "--phone",
+        "555-1234",
+        "--message",
+        "hi",
+        check=False,
+    )
+    assert bad_phone.returncode == 2 and "customer.phone" in bad_phone.stderr
+    bad_json = dev_system.cli("case", "signal", "x", "escalate", "{not json", check=False)
+    assert bad_json.returncode == 2 and "payload is not JSON" in bad_json.stderr
+    missing = dev_system.cli("case", "show", "no-such-case", check=False)
+    assert missing.returncode == 2 and "not found" in missing.stderr
+
+
+def test_ctrl_c_stops_everything_and_the_next_start_finds_the_cases(dev_system: DevSystem):
+    dev = dev_system
+    dev.cli(
+        "case",
+        "open",
+        "--case-id",
+        "e2e-restart",
+        "--tenant",
+        "harbour-retail",
+        "--customer-id",
+        "c-3",
+        "--email",
+        "kim@example.com",
+        "--channel",
+        "email",
+        "--message",
+        "Order 1182 arrived damaged",
+    )
+    wait_for(lambda: show(dev, "e2e-restart"), lambda s: s["messages"] == 1)
+    assert dev.stop() == 0
+    assert "Stopped." in "".join(dev.output)
+    down = dev.cli("case", "show", "e2e-restart", check=False)
+    assert down.returncode != 0
+
+    dev.start()
+    after = show(dev, "e2e-restart")
+    assert after["status"] == "open" and after["team"] == "customer-care"
+    # still live: it takes new signals after the restart
+    dev.cli(
+        "case",
+        "signal",
+        "e2e-restart",
+        "escalate",
+        '{"actor": "kim", "kind": "functional", "to_team": "orders", "reason": "damaged in transit"}',
+    )
+    wait_for(lambda: show(dev, "e2e-restart"), lambda s: s["team"] == "orders")
