@@ -24,11 +24,11 @@ def workflow_id(case_id: str) -> str:
     return f"case-{case_id}"
 
 
-def static_summary(case: CaseInput, default_priority: str | None = None) -> str:
+def static_summary(case: CaseInput) -> str:
     """What the Web UI shows for the case; no personal data, no message text."""
-    priority = case.priority.value if case.priority else (default_priority or "default priority")
+    priority = case.priority.value + " " if case.priority else ""
     return (
-        f"{priority} {case.category or 'general'} case for {case.tenant}, "
+        f"{priority}{case.category or 'general'} case for {case.tenant}, "
         f"opened on {case.channel.value} ({case.customer.tier.value} customer)"
     )
 
