@@ -72,8 +72,17 @@ class Recorder:
     def kinds(self) -> list[str]:
         return [n.kind for n in self.notices]
 
+    async def delivered(self, check: Callable[["Recorder"], bool], timeout: float = 15) -> None:
+        """Deliveries run after the state changes: wait until they show what `check` wants."""
+
+        async def me() -> Recorder:
+            return self
+
+        await eventually(me, check, timeout)
+
 
 STARTED: dict[str, list[WorkflowHandle[Any, Any]]] = {}
+FIRST_RUN: dict[str, str] = {}
 
 
 @asynccontextmanager
@@ -124,11 +133,13 @@ async def open_case(
     client: Client, task_queue: str, case: CaseInput, run: CaseRun | None = None
 ) -> WorkflowHandle[CaseWorkflow, CaseView]:
     start = CaseStart(**case.model_dump(), continued=run)
-    handle = await client.start_workflow(
+    started = await client.start_workflow(
         CaseWorkflow.run, start, id=f"case-{case.case_id}", task_queue=task_queue
     )
-    STARTED.setdefault(task_queue, []).append(handle)
-    return handle
+    STARTED.setdefault(task_queue, []).append(started)
+    FIRST_RUN[started.id] = started.result_run_id or ""
+    # By id only, so signals, queries and updates follow the case across continue-as-new.
+    return client.get_workflow_handle_for(CaseWorkflow.run, started.id)
 
 
 async def eventually(

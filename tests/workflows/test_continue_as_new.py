@@ -6,7 +6,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.case import CaseView
 from domain.models import Level, TranscriptEntry
-from tests.workflows.support import Recorder, case_input, case_worker, eventually, open_case, state
+from tests.workflows.support import (
+    FIRST_RUN,
+    Recorder,
+    case_input,
+    case_worker,
+    eventually,
+    open_case,
+    state,
+)
 from workflows.case import CaseRun
 
 MESSAGES = 60
@@ -42,7 +50,7 @@ async def test_signals_racing_continue_as_new_are_all_kept_with_state_and_timers
         transcript = await handle.query("transcript", result_type=list[TranscriptEntry])
         latest = await time_env.client.get_workflow_handle(handle.id).describe()
 
-    assert latest.run_id != handle.result_run_id, "the case never continued as new"
+    assert latest.run_id != FIRST_RUN[handle.id], "the case never continued as new"
     texts = [t.text for t in transcript[1:]]
     assert sorted(texts, key=lambda t: int(t.split()[1])) == [
         f"message {i}" for i in range(MESSAGES)

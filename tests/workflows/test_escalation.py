@@ -32,6 +32,7 @@ async def test_acknowledgement_ladder_climbs_l1_to_l4_then_reminds_with_backoff(
         # Next reminder 2h later, then 4h, then 4h (capped): 3 more within 10h, not 10 more.
         await time_env.sleep(timedelta(hours=10, minutes=1))
         reminded = await eventually(lambda: state(handle), lambda s: s.awaiting_ack.reminders == 4)
+        await recorder.delivered(lambda r: r.kinds().count("ack_reminder") == 4)
 
         view = await handle.execute_update(
             "acknowledge", {"actor": "liaison-kim"}, result_type=CaseView
@@ -71,6 +72,7 @@ async def test_functional_routing_at_open_and_on_escalate(time_env: WorkflowEnvi
             },
             result_type=CaseView,
         )
+        await recorder.delivered(lambda r: len(r.notices) == 1)
     assert opened.team == "technical"
     assert view.team == "billing" and view.level == Level.L1
     record = view.escalations[-1]
@@ -175,6 +177,7 @@ async def test_every_escalation_is_logged_with_type_actor_reason_and_time(
         from domain.models import TimelineEvent
 
         timeline = await handle.query("timeline", result_type=list[TimelineEvent])
+        await recorder.delivered(lambda r: len(r.notices) == 1)
     escalated = [e for e in timeline if e.type == "escalated"]
     assert len(escalated) == 1
     event = escalated[0]

@@ -121,6 +121,7 @@ async def test_customer_messages_are_idempotent_and_cross_channel_in_one_transcr
         view = await eventually(lambda: state(handle), lambda s: s.messages == 4)
         transcript = await handle.query("transcript", result_type=list[TranscriptEntry])
         desc = await handle.describe()
+        await recorder.delivered(lambda r: any(m.channel == "chat" for m in r.replies))
     assert [(t.author, t.channel) for t in transcript] == [
         ("customer", "sms"),
         ("customer", "sms"),

@@ -44,6 +44,7 @@ async def test_24_hour_sla_breaches_at_its_deadline_in_well_under_a_second(
         await time_env.sleep(timedelta(minutes=2))
         after = await eventually(lambda: state(handle), lambda s: s.sla_breached)
         wall = time.monotonic() - started
+        await recorder.delivered(lambda r: len(r.notices) == 2)
 
     breach = after.escalations[-1]
     assert breach.type == EscalationType.TIME_BASED
@@ -66,6 +67,7 @@ async def test_warning_at_configured_share_then_breach(time_env: WorkflowEnviron
         await time_env.sleep(timedelta(minutes=4))
         breached = await eventually(lambda: state(handle), lambda s: s.sla_breached)
         timeline = await handle.query("timeline", result_type=list[TimelineEvent])
+        await recorder.delivered(lambda r: "sla_warning" in r.kinds())
 
     types = [e.type for e in timeline]
     assert types.index("sla_warning") < types.index("sla_breached")

@@ -1,0 +1,86 @@
+"""Case scenarios whose histories are recorded into tests/histories and replayed in CI."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain.models import Level
+from tests.workflows.support import case_input, eventually, open_case, state
+from workflows.case import CaseRun
+
+Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle[Any, Any]]]
+
+
+async def ladder(env: WorkflowEnvironment, tq: str) -> WorkflowHandle[Any, Any]:
+    """Client keyword -> L2, ack timeouts to L4, reminders, acknowledge, resolve, close."""
+    handle = await open_case(
+        env.client, tq, case_input(case_id="replay-ladder", message="I need a manager")
+    )
+    await eventually(lambda: state(handle), lambda s: s.level == Level.L2)
+    await env.sleep(timedelta(hours=3))
+    await eventually(lambda: state(handle), lambda s: s.level == Level.L4)
+    await handle.execute_update("acknowledge", {"actor": "kim"})
+    await handle.execute_update("resolve", {"actor": "kim", "resolution": "credited"})
+    await handle.signal("close", {"actor": "kim"})
+    await handle.result()
+    return handle
+
+
+async def sla_clocks(env: WorkflowEnvironment, tq: str) -> WorkflowHandle[Any, Any]:
+    """Warning, breach, pause/resume, priority change, agent replies, malformed signals."""
+    handle = await open_case(env.client, tq, case_input(case_id="replay-sla", priority="P2"))
+    await eventually(lambda: state(handle), lambda s: s.messages == 1)
+    await env.sleep(timedelta(hours=6))
+    await handle.signal("agent_message", {"agent": "dana", "text": "Looking into it"})
+    await handle.signal("set_priority", {"actor": "sam", "priority": "P9"})
+    await handle.execute_update("await_customer", {"actor": "dana"})
+    await env.sleep(timedelta(days=2))
+    await handle.signal(
+        "customer_message", {"channel": "chat", "text": "here you go", "provider_message_id": "C1"}
+    )
+    await handle.execute_update(
+        "set_priority", {"actor": "sam", "priority": "P1", "reason": "outage"}
+    )
+    await env.sleep(timedelta(hours=1))
+    await handle.signal(
+        "escalate", {"actor": "sam", "kind": "functional", "to_team": "technical", "reason": "x"}
+    )
+    await handle.execute_update("resolve", {"actor": "sam", "resolution": "fixed"})
+    await env.sleep(timedelta(days=8))
+    await handle.result()
+    return handle
+
+
+async def continued(env: WorkflowEnvironment, tq: str) -> WorkflowHandle[Any, Any]:
+    """A run that continues as new while messages arrive (its first run is recorded)."""
+    handle = await open_case(
+        env.client, tq, case_input(case_id="replay-can"), run=CaseRun(continue_after_events=30)
+    )
+    await eventually(lambda: state(handle), lambda s: s.messages == 1)
+    for batch in range(4):
+        await asyncio.gather(
+            *(
+                handle.signal(
+                    "customer_message",
+                    {
+                        "channel": "sms",
+                        "text": f"m{batch}-{i}",
+                        "provider_message_id": f"M{batch}{i}",
+                    },
+                )
+                for i in range(5)
+            )
+        )
+    await eventually(lambda: state(handle), lambda s: s.messages == 21)
+    return handle
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "ladder": ladder,
+    "sla_clocks": sla_clocks,
+    "continued": continued,
+}

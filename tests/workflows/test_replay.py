@@ -1,0 +1,61 @@
+"""Determinism: recorded case histories replay against today's CaseWorkflow.
+
+`make histories` re-records them (ESCALATE_RECORD_HISTORIES=1) after an intended change;
+a change that alters commands for running cases must use workflow.patched instead.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from tests.workflows.scenarios import SCENARIOS
+from tests.workflows.support import FIRST_RUN, Recorder, case_worker
+from workers.worker import workflow_runner
+from workflows.case import CaseWorkflow
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+RECORD = os.environ.get("ESCALATE_RECORD_HISTORIES") == "1"
+
+
+def replayer() -> Replayer:
+    return Replayer(
+        workflows=[CaseWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+async def test_scenario_replays_deterministically(name, time_env: WorkflowEnvironment, tenants):
+    recorder = Recorder(tenants)
+    async with case_worker(time_env.client, recorder) as tq:
+        handle = await SCENARIOS[name](time_env, tq)
+        first_run = time_env.client.get_workflow_handle(handle.id, run_id=FIRST_RUN[handle.id])
+        history = await first_run.fetch_history()
+    await replayer().replay_workflow(history)
+    if RECORD:
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text(
+            json.dumps(json.loads(history.to_json()), indent=1) + "\n"
+        )
+
+
+def recorded() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+def test_histories_are_recorded_for_every_scenario():
+    assert {p.stem for p in recorded()} == set(SCENARIOS), "run `make histories`"
+
+
+@pytest.mark.parametrize("path", recorded(), ids=lambda p: p.stem)
+async def test_recorded_history_replays(path: Path):
+    history = WorkflowHistory.from_json(f"case-replay-{path.stem}", path.read_text())
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
