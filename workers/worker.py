@@ -15,6 +15,7 @@ from activities.outbox import Outbox
 from activities.tenants import TenantActivities, load_directory
 from domain.tenant import TenantConfig
 from service.settings import Settings
+from workers.interceptors import CaseLogContext
 from workflows.case import CaseWorkflow
 
 log = structlog.get_logger(__name__)
@@ -54,6 +55,7 @@ def build_worker(
             delivery.send_customer_message,
         ],
         workflow_runner=workflow_runner(),
+        interceptors=[CaseLogContext()],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=10),

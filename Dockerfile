@@ -1,0 +1,16 @@
+# The case worker (and the escalate CLI) as one image.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY domain domain
+COPY workflows workflows
+COPY activities activities
+COPY workers workers
+COPY starters starters
+COPY service service
+COPY bench bench
+RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 escalate && mkdir /data && chown escalate /data
+COPY config config
+USER escalate
+CMD ["escalate", "worker"]

@@ -1,0 +1,62 @@
+"""docker-compose.yml cannot run here (no Docker engine): check what it declares instead."""
+
+import re
+import tomllib
+
+import yaml
+
+from tests.conftest import ROOT
+from workflows import visibility
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def test_services_and_start_order():
+    assert set(SERVICES) == {"postgresql", "temporal-schema", "temporal", "temporal-setup", "temporal-ui", "worker"}
+    assert SERVICES["temporal-schema"]["depends_on"]["postgresql"]["condition"] == "service_healthy"
+    assert SERVICES["temporal"]["depends_on"]["temporal-schema"]["condition"] == "service_completed_successfully"
+    assert SERVICES["temporal-setup"]["depends_on"]["temporal"]["condition"] == "service_healthy"
+    assert SERVICES["worker"]["depends_on"]["temporal-setup"]["condition"] == "service_completed_successfully"
+
+
+def test_images_are_pinned_and_auto_setup_is_not_used():
+    for name, service in SERVICES.items():
+        image = service.get("image", "")
+        assert "auto-setup" not in image, name
+        if name != "worker":
+            assert re.search(r":\d", image), f"{name} image {image!r} is not pinned"
+
+
+def test_ports_and_database_settings():
+    assert SERVICES["temporal"]["ports"] == ["7233:7233"]
+    assert SERVICES["temporal-ui"]["ports"] == ["8233:8080"]
+    env = SERVICES["temporal"]["environment"]
+    assert env["DB"] == "postgres12" and env["POSTGRES_SEEDS"] == "postgresql"
+    assert SERVICES["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_worker_is_built_from_this_repo_and_configured_by_environment():
+    worker = SERVICES["worker"]
+    assert worker["build"] == "." and worker["command"] == ["escalate", "worker"]
+    env = worker["environment"]
+    assert env["ESCALATE_TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert env["ESCALATE_TASK_QUEUE"] == "escalations"
+    assert env["ESCALATE_LOG_FORMAT"] == "json"
+    from service.settings import Settings
+
+    assert {k.removeprefix("ESCALATE_").lower() for k in env} <= set(Settings.model_fields)
+
+
+def test_the_setup_script_registers_every_case_search_attribute():
+    script = (ROOT / "deploy" / "compose" / "setup-temporal.sh").read_text()
+    kinds = {"KEYWORD": "Keyword", "INT": "Int", "BOOL": "Bool"}
+    for key in visibility.ALL:
+        assert f"{key.name}={kinds[key.indexed_value_type.name]}" in script
+
+
+def test_the_image_contains_every_package():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    for package in packages:
+        assert f"COPY {package} {package}" in dockerfile
