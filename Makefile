@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy domain workflows activities workers starters service
+	$(BIN)/mypy domain workflows activities workers starters service bench
 
 pytest: $(STAMP) chromium
 	$(BIN)/pytest -q -p no:cacheprovider

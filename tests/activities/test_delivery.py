@@ -14,8 +14,13 @@ from domain.tenant import Contact
 
 def notice(key: str = "c1:run:1") -> Notify:
     return Notify(
-        key=key, kind="escalation", case_id="c1", tenant="northwind-telecom", level=Level.L2,
-        team="billing", text="Case c1 escalated",
+        key=key,
+        kind="escalation",
+        case_id="c1",
+        tenant="northwind-telecom",
+        level=Level.L2,
+        team="billing",
+        text="Case c1 escalated",
         recipients=[
             Contact(name="Supervisors", channel=Channel.EMAIL, address="sup@northwind.example"),
             Contact(name="On call", channel=Channel.SMS, address="+12025550143"),
@@ -29,13 +34,18 @@ async def test_a_retried_notification_is_delivered_once(tmp_path):
     assert await env.run(delivery.notify_escalation, notice()) == 2
     assert await env.run(delivery.notify_escalation, notice()) == 0  # the retry
     entries = delivery.outbox.list()
-    assert [e.recipient for e in entries] == ["Supervisors <s***@n***.example>", "On call <+12******143>"]
+    assert [e.recipient for e in entries] == [
+        "Supervisors <s***@n***.example>",
+        "On call <+12******143>",
+    ]
     assert all("+12025550143" not in e.recipient for e in entries)
 
 
 async def test_customer_message_without_an_address_fails_permanently(tmp_path):
     delivery = DeliveryActivities(Outbox(tmp_path / "outbox.sqlite3"))
-    message = ReplyToCustomer(key="k", case_id="c1", tenant="t", channel=Channel.EMAIL, to=None, text="hi")
+    message = ReplyToCustomer(
+        key="k", case_id="c1", tenant="t", channel=Channel.EMAIL, to=None, text="hi"
+    )
     with pytest.raises(ApplicationError) as err:
         await ActivityEnvironment().run(delivery.send_customer_message, message)
     assert err.value.non_retryable and err.value.type == "InvalidRecipient"
@@ -43,8 +53,14 @@ async def test_customer_message_without_an_address_fails_permanently(tmp_path):
 
 async def test_customer_message_is_stored_masked_and_idempotent(tmp_path):
     delivery = DeliveryActivities(Outbox(tmp_path / "outbox.sqlite3"))
-    message = ReplyToCustomer(key="c1:r:7", case_id="c1", tenant="t", channel=Channel.SMS,
-                              to="+12025550123", text="We are on it")
+    message = ReplyToCustomer(
+        key="c1:r:7",
+        case_id="c1",
+        tenant="t",
+        channel=Channel.SMS,
+        to="+12025550123",
+        text="We are on it",
+    )
     env = ActivityEnvironment()
     assert await env.run(delivery.send_customer_message, message) is True
     assert await env.run(delivery.send_customer_message, message) is False

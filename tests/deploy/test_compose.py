@@ -13,11 +13,24 @@ SERVICES = COMPOSE["services"]
 
 
 def test_services_and_start_order():
-    assert set(SERVICES) == {"postgresql", "temporal-schema", "temporal", "temporal-setup", "temporal-ui", "worker"}
+    assert set(SERVICES) == {
+        "postgresql",
+        "temporal-schema",
+        "temporal",
+        "temporal-setup",
+        "temporal-ui",
+        "worker",
+    }
     assert SERVICES["temporal-schema"]["depends_on"]["postgresql"]["condition"] == "service_healthy"
-    assert SERVICES["temporal"]["depends_on"]["temporal-schema"]["condition"] == "service_completed_successfully"
+    assert (
+        SERVICES["temporal"]["depends_on"]["temporal-schema"]["condition"]
+        == "service_completed_successfully"
+    )
     assert SERVICES["temporal-setup"]["depends_on"]["temporal"]["condition"] == "service_healthy"
-    assert SERVICES["worker"]["depends_on"]["temporal-setup"]["condition"] == "service_completed_successfully"
+    assert (
+        SERVICES["worker"]["depends_on"]["temporal-setup"]["condition"]
+        == "service_completed_successfully"
+    )
 
 
 def test_images_are_pinned_and_auto_setup_is_not_used():
@@ -57,6 +70,8 @@ def test_the_setup_script_registers_every_case_search_attribute():
 
 def test_the_image_contains_every_package():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]
     for package in packages:
         assert f"COPY {package} {package}" in dockerfile

@@ -11,20 +11,35 @@ from tests.conftest import ROOT, TENANTS_DIR, tool
 from tests.workflows.support import case_input
 
 
-def escalate(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def escalate(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     import os
 
-    return subprocess.run([tool("escalate"), *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})}, timeout=60)
+    return subprocess.run(
+        [tool("escalate"), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
 
 
 def test_worker_refuses_to_start_on_a_broken_tenant_file(tmp_path: Path):
-    bad = (TENANTS_DIR / "harbour-retail.toml").read_text().replace('timezone = "Europe/London"', 'timezone = "Europe/Atlantis"')
+    bad = (
+        (TENANTS_DIR / "harbour-retail.toml")
+        .read_text()
+        .replace('timezone = "Europe/London"', 'timezone = "Europe/Atlantis"')
+    )
     (tmp_path / "harbour-retail.toml").write_text(bad)
     result = escalate("worker", env={"ESCALATE_TENANTS_DIR": str(tmp_path)})
     assert result.returncode == 2
     assert "refusing to start" in result.stderr
-    assert "harbour-retail.toml" in result.stderr and "timezone: Value error, unknown time zone 'Europe/Atlantis'" in result.stderr
+    assert (
+        "harbour-retail.toml" in result.stderr
+        and "timezone: Value error, unknown time zone 'Europe/Atlantis'" in result.stderr
+    )
 
 
 def test_a_broken_settings_file_is_reported(tmp_path: Path):
@@ -64,7 +79,9 @@ def test_logs_mask_phone_numbers_and_emails(capsys):
     configure("json", "info")
     import structlog
 
-    structlog.get_logger("t").info("sent to +12025550123", to="+447400123456", email="dana@example.com", case_id="c1")
+    structlog.get_logger("t").info(
+        "sent to +12025550123", to="+447400123456", email="dana@example.com", case_id="c1"
+    )
     line = capsys.readouterr().err.strip().splitlines()[-1]
     event = json.loads(line)
     assert event["to"] == "+44*******456" and event["email"] == "d***@e***.com"

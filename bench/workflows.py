@@ -1,0 +1,33 @@
+"""The baseline: a bare workflow that only sleeps until a deadline and notes how late it woke.
+
+It stays open after waking (like a case after its breach) so the measurement is the timer,
+not the cost of closing thousands of workflows at once.
+"""
+
+from datetime import datetime
+
+from temporalio import workflow
+
+
+@workflow.defn(name="BareTimer")
+class BareTimer:
+    def __init__(self) -> None:
+        self._lateness: float | None = None
+        self._done = False
+
+    @workflow.run
+    async def run(self, deadline: datetime) -> float | None:
+        delay = (deadline - workflow.now()).total_seconds()
+        if delay > 0:
+            await workflow.sleep(delay)
+        self._lateness = (workflow.now() - deadline).total_seconds()
+        await workflow.wait_condition(lambda: self._done)
+        return self._lateness
+
+    @workflow.query
+    def lateness(self) -> float | None:
+        return self._lateness
+
+    @workflow.signal
+    def done(self) -> None:
+        self._done = True
