@@ -15,7 +15,7 @@ from domain.models import CaseInput, TimelineEvent, TranscriptEntry
 from service.settings import Settings
 from workers.worker import connect
 from workflows import visibility
-from workflows.case import CaseStart, CaseWorkflow
+from workflows.case import CaseWorkflow
 
 _NAMES: dict[type[BaseModel], CommandName] = {model: name for name, model in COMMANDS.items()}  # type: ignore[misc]
 
@@ -90,7 +90,7 @@ class CaseClient:
             case = case.model_copy(update={"message_id": f"open-{uuid.uuid4().hex}"})
         return await self.client.start_workflow(
             CaseWorkflow.run,
-            CaseStart(**case.model_dump()),
+            case.model_dump(mode="json", exclude_none=True),
             id=workflow_id(case.case_id),
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -118,7 +118,7 @@ class CaseClient:
         )
         await self.client.start_workflow(
             CaseWorkflow.run,
-            CaseStart(**start.model_dump()),
+            start.model_dump(mode="json", exclude_none=True),
             id=workflow_id(case.case_id),
             task_queue=self.task_queue,
             start_signal="customer_message",

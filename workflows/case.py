@@ -125,9 +125,17 @@ async def _deliver(effect: Effect) -> None:
 @workflow.defn(name="CaseWorkflow")
 class CaseWorkflow:
     @workflow.init
-    def __init__(self, case: CaseStart) -> None:
-        run = case.continued or CaseRun()
-        self._case = case.model_copy(update={"continued": None})
+    def __init__(self, case: dict[str, Any]) -> None:
+        # The input is validated here rather than by the data converter: a start that does not
+        # validate then fails the case with a clear reason in run(), instead of every task.
+        self._invalid_start: str | None = None
+        try:
+            start = CaseStart.model_validate(case)
+        except ValidationError as exc:
+            self._invalid_start = _describe(exc)
+            start = CaseStart.model_construct()  # type: ignore[call-arg]  # never used: run() fails first
+        run = start.continued or CaseRun()
+        self._case = start.model_copy(update={"continued": None})
         self._state: CaseState | None = run.state
         self._inbox: list[Pending] = list(run.inbox)
         self._continue_after = run.continue_after_events
@@ -139,18 +147,25 @@ class CaseWorkflow:
 
     # ----- main loop -----------------------------------------------------------------------
     @workflow.run
-    async def run(self, case: CaseStart) -> CaseView:
+    async def run(self, case: dict[str, Any]) -> CaseView:
+        if self._invalid_start is not None:
+            raise ApplicationError(
+                f"invalid case input: {self._invalid_start}",
+                type="InvalidCaseInput",
+                non_retryable=True,
+            )
+        start = self._case
         deliveries = [asyncio.create_task(q.run()) for q in (self._staff, self._customer)]
         if self._state is None:
             policy = await workflow.execute_activity(
                 "load_tenant_policy",
-                case.tenant,
+                start.tenant,
                 result_type=TenantPolicy,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
             )
             self._state, effects = CaseState.open(
-                case, policy, workflow.info().first_execution_run_id, workflow.now()
+                start, policy, workflow.info().first_execution_run_id, workflow.now()
             )
             self._queue(*effects)
         state = self._state
@@ -166,7 +181,9 @@ class CaseWorkflow:
                 carried = CaseRun(
                     state=state, inbox=self._inbox, continue_after_events=self._continue_after
                 )
-                workflow.continue_as_new(self._case.model_copy(update={"continued": carried}))
+                workflow.continue_as_new(
+                    self._case.model_copy(update={"continued": carried}).model_dump(mode="json")
+                )
             due = state.next_due()
             timeout = None
             if due is not None:

@@ -132,7 +132,7 @@ def case_input(tenant: str = "northwind-telecom", **overrides: Any) -> CaseInput
 async def open_case(
     client: Client, task_queue: str, case: CaseInput, run: CaseRun | None = None
 ) -> WorkflowHandle[CaseWorkflow, CaseView]:
-    start = CaseStart(**case.model_dump(), continued=run)
+    start = CaseStart(**case.model_dump(), continued=run).model_dump(mode="json")
     started = await client.start_workflow(
         CaseWorkflow.run, start, id=f"case-{case.case_id}", task_queue=task_queue
     )

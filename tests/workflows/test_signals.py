@@ -209,3 +209,22 @@ async def test_unknown_tenant_fails_the_case_with_a_clear_error(
         with pytest.raises(WorkflowFailureError) as failure:
             await handle.result()
     assert "unknown tenant 'nobody-inc'" in str(failure.value.cause.cause)
+
+
+async def test_an_invalid_start_input_fails_the_case_with_the_reason(
+    time_env: WorkflowEnvironment, tenants
+):
+    from temporalio.client import WorkflowFailureError
+
+    recorder = Recorder(tenants)
+    raw = case_input().model_dump(mode="json")
+    raw["customer"]["phone"] = "555-0100"
+    raw["priority"] = "P7"
+    async with case_worker(time_env.client, recorder) as tq:
+        handle = await time_env.client.start_workflow(
+            "CaseWorkflow", raw, id="case-raw-start", task_queue=tq
+        )
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+    message = str(failure.value.cause)
+    assert "invalid case input" in message and "customer.phone" in message and "priority" in message
