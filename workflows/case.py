@@ -194,13 +194,16 @@ class CaseWorkflow:
                     timeout=timeout,
                     timeout_summary="next SLA / acknowledgement deadline",
                 )
-        # Closed: finish what is owed, answer waiting updates, then end.
-        await workflow.wait_condition(
-            lambda: self._staff.idle and self._customer.idle and workflow.all_handlers_finished()
-        )
-        self._drain(state)
-        self._publish(state)
-        return state.view()
+        # Closed: finish what is owed and answer (reject) what still arrives, then end.
+        while True:
+            self._drain(state)
+            self._publish(state)
+            await workflow.wait_condition(
+                lambda: bool(self._inbox)
+                or (self._staff.idle and self._customer.idle and workflow.all_handlers_finished())
+            )
+            if not self._inbox:
+                return state.view()
 
     def _drain(self, state: CaseState) -> None:
         now = workflow.now()

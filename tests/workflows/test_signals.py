@@ -228,3 +228,21 @@ async def test_an_invalid_start_input_fails_the_case_with_the_reason(
             await handle.result()
     message = str(failure.value.cause)
     assert "invalid case input" in message and "customer.phone" in message and "priority" in message
+
+
+async def test_actions_racing_a_close_are_answered_not_left_hanging(time_env: WorkflowEnvironment, tenants):
+    import asyncio
+
+    recorder = Recorder(tenants)
+    async with case_worker(time_env.client, recorder) as tq:
+        handle = await open_case(time_env.client, tq, case_input())
+        await eventually(lambda: state(handle), lambda s: s.messages == 1)
+        await handle.signal("close", {"actor": "sam"})
+        racing = asyncio.gather(
+            *(handle.execute_update("assign", {"actor": "sam", "assignee": f"a{i}"}) for i in range(5)),
+            return_exceptions=True,
+        )
+        outcomes = await asyncio.wait_for(racing, timeout=20)
+        final = await handle.result()
+    assert final.status == "closed" and final.assignee is None
+    assert all(isinstance(o, Exception) for o in outcomes), outcomes
