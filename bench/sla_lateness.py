@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowQueryFailedError
-from temporalio.service import RPCError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -196,8 +196,8 @@ async def main(n: int, target_seconds: int, order: str = "bare-first") -> dict[s
                 ],
                 workflow_runner=workflow_runner(),
                 max_concurrent_workflow_tasks=200,
-            # Every case stays open: keep them all cached, as a worker sized for its load would.
-            max_cached_workflows=2 * n + 100,
+                # Every case stays open: keep them all cached, as a worker sized for its load would.
+                max_cached_workflows=2 * n + 100,
                 max_concurrent_activities=200,
             ),
         ):

@@ -199,8 +199,14 @@ class CaseWorkflow:
             self._drain(state)
             self._publish(state)
             await workflow.wait_condition(
-                lambda: bool(self._inbox)
-                or (self._staff.idle and self._customer.idle and workflow.all_handlers_finished())
+                lambda: (
+                    bool(self._inbox)
+                    or (
+                        self._staff.idle
+                        and self._customer.idle
+                        and workflow.all_handlers_finished()
+                    )
+                )
             )
             if not self._inbox:
                 return state.view()

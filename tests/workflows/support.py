@@ -7,12 +7,13 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from domain.case import CaseView, Notify, ReplyToCustomer
@@ -145,17 +146,29 @@ async def open_case(
 async def eventually(
     probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], timeout: float = 15
 ) -> T:
-    """Poll `probe` until `check` holds; fail with the last value after `timeout` seconds."""
+    """Poll `probe` until `check` holds; fail with the last value after `timeout` seconds.
+
+    A query that times out counts as "not yet": the time-skipping test server can hold a
+    query for its whole deadline when it lands on a run that is just continuing as new.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    value: Any = None
     while True:
-        value = await probe()
-        if check(value):
-            return value
+        try:
+            value = await probe()
+        except RPCError as exc:
+            # the SDK reports its own rpc_timeout as CANCELLED "Timeout expired"
+            if exc.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                raise
+            value = exc
+        else:
+            if check(value):
+                return value
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
         await asyncio.sleep(0.05)
 
 
 async def state(handle: WorkflowHandle[Any, Any]) -> CaseView:
-    return await handle.query("state", result_type=CaseView)
+    return await handle.query("state", result_type=CaseView, rpc_timeout=timedelta(seconds=2))

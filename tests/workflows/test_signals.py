@@ -230,7 +230,9 @@ async def test_an_invalid_start_input_fails_the_case_with_the_reason(
     assert "invalid case input" in message and "customer.phone" in message and "priority" in message
 
 
-async def test_actions_racing_a_close_are_answered_not_left_hanging(time_env: WorkflowEnvironment, tenants):
+async def test_actions_racing_a_close_are_answered_not_left_hanging(
+    time_env: WorkflowEnvironment, tenants
+):
     import asyncio
 
     recorder = Recorder(tenants)
@@ -239,7 +241,10 @@ async def test_actions_racing_a_close_are_answered_not_left_hanging(time_env: Wo
         await eventually(lambda: state(handle), lambda s: s.messages == 1)
         await handle.signal("close", {"actor": "sam"})
         racing = asyncio.gather(
-            *(handle.execute_update("assign", {"actor": "sam", "assignee": f"a{i}"}) for i in range(5)),
+            *(
+                handle.execute_update("assign", {"actor": "sam", "assignee": f"a{i}"})
+                for i in range(5)
+            ),
             return_exceptions=True,
         )
         outcomes = await asyncio.wait_for(racing, timeout=20)
