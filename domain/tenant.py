@@ -21,6 +21,7 @@ from pydantic import (
 from domain.calendar import BusinessCalendar, Shift
 from domain.durations import Duration
 from domain.models import Channel, Level, LevelInput, Priority, Tier
+from domain.problems import problems
 
 CHECK_HOLIDAYS = "check_holidays"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -277,15 +278,11 @@ def resolve(config: TenantConfig, years: range) -> TenantPolicy:
 class TenantConfigError(ValueError):
     """A tenant file that cannot be used; the message names file, field and problem."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
+    def __init__(self, source: str, lines: list[str]) -> None:
         self.source = source
-        self.problems = problems
-        listing = "\n".join(f"  - {p}" for p in problems)
+        self.problems = lines
+        listing = "\n".join(f"  - {line}" for line in lines)
         super().__init__(f"{source}: invalid tenant configuration\n{listing}")
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(file)"
 
 
 def parse_tenant(text: str, source: str) -> TenantConfig:
@@ -297,5 +294,4 @@ def parse_tenant(text: str, source: str) -> TenantConfig:
     try:
         return TenantConfig.model_validate(raw, context={CHECK_HOLIDAYS: True})
     except ValidationError as exc:
-        problems = [f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise TenantConfigError(source, problems) from exc
+        raise TenantConfigError(source, problems(exc, root="(file)")) from exc

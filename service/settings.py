@@ -12,6 +12,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from domain.problems import problems
+
 SETTINGS_FILE_ENV = "ESCALATE_SETTINGS_FILE"
 DEFAULT_SETTINGS_FILE = "escalate.toml"
 
@@ -59,11 +61,9 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "\n".join(
-            f"  - {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        listing = "\n".join(f"  - {line}" for line in problems(exc))
         raise SettingsError(
-            f"invalid settings (environment ESCALATE_* or {source}):\n{problems}"
+            f"invalid settings (environment ESCALATE_* or {source}):\n{listing}"
         ) from exc
     except ValueError as exc:  # a TOML syntax error in the settings file
         raise SettingsError(f"{source}: {exc}") from exc

@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 
 from domain.commands import COMMANDS
 from domain.models import CaseInput
+from domain.problems import problems
 from domain.tenant import TenantConfigError
 from service import logs
 from service.settings import Settings, SettingsError, load_settings
@@ -112,12 +113,7 @@ def case_open(
     try:
         case = CaseInput.model_validate({k: v for k, v in raw.items() if v is not None})
     except ValidationError as exc:
-        fail(
-            "invalid case:\n"
-            + "\n".join(
-                f"  - {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-        )
+        fail("invalid case:\n" + "\n".join(f"  - {line}" for line in problems(exc)))
 
     async def go() -> str:
         client = await _client(cfg)

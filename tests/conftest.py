@@ -1,5 +1,3 @@
-import shutil
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,18 +10,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.tenants import load_directory
 from domain.tenant import TenantConfig
+from starters.dev import tool
 from workflows import visibility
 
 ROOT = Path(__file__).resolve().parent.parent
 TENANTS_DIR = ROOT / "config" / "tenants"
-
-
-def tool(name: str) -> str:
-    """A console script installed beside this interpreter (the venv), else on PATH."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    assert found, f"{name} is not installed (make test installs it)"
-    return found
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.case import CaseState, CaseView, Effect, Notify, Rejected
     from domain.commands import COMMANDS, CommandName
     from domain.models import CaseInput, TimelineEvent, TranscriptEntry
+    from domain.problems import problems
     from domain.tenant import TenantPolicy
     from workflows import visibility
 
@@ -64,11 +65,7 @@ class CaseStart(CaseInput):
 
 
 def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "payload"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
+    return "; ".join(problems(exc))
 
 
 def parse_command(name: CommandName, payload: Any) -> Any:
