@@ -10,7 +10,7 @@ slow provider never holds back a deadline.
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -35,6 +35,9 @@ DELIVERY_RETRY = RetryPolicy(
     non_retryable_error_types=["InvalidRecipient", "PermanentDeliveryError"],
 )
 DEFAULT_CONTINUE_AFTER_EVENTS = 10_000
+# Patch: keep one durable timer while the next deadline is unchanged, instead of cancelling
+# and restarting it on every message (two history events fewer per inbound text).
+KEEP_DEADLINE_TIMER = "keep-deadline-timer"
 
 
 class Pending(BaseModel):
@@ -137,6 +140,8 @@ class CaseWorkflow:
         self._inbox: list[Pending] = list(run.inbox)
         self._continue_after = run.continue_after_events
         self._outcomes: dict[int, Outcome] = {}
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_due: datetime | None = None
         self._next_update_id = 0
         self._published: dict[str, Any] = {}
         self._staff = _Deliveries(self._delivery_failed)
@@ -182,6 +187,17 @@ class CaseWorkflow:
                     self._case.model_copy(update={"continued": carried}).model_dump(mode="json")
                 )
             due = state.next_due()
+            if workflow.patched(KEEP_DEADLINE_TIMER):
+                self._arm(due)
+                await workflow.wait_condition(
+                    lambda: (
+                        bool(self._inbox)
+                        or (self._timer is not None and self._timer.done())
+                        or (self._should_continue() and self._quiescent())
+                    )
+                )
+                continue
+            # Cases started before KEEP_DEADLINE_TIMER: a fresh timer on every wake-up.
             timeout = None
             if due is not None:
                 timeout = max((due - workflow.now()).total_seconds(), 0.001)
@@ -207,6 +223,19 @@ class CaseWorkflow:
             )
             if not self._inbox:
                 return state.view()
+
+    def _arm(self, due: datetime | None) -> None:
+        """Have exactly one timer running, for `due`; keep it if `due` has not moved."""
+        if self._timer is not None and not self._timer.done() and due == self._timer_due:
+            return
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._timer, self._timer_due = None, due
+        if due is not None:
+            delay = max((due - workflow.now()).total_seconds(), 0.001)
+            self._timer = asyncio.create_task(
+                workflow.sleep(delay, summary="next SLA / acknowledgement deadline")
+            )
 
     def _drain(self, state: CaseState) -> None:
         now = workflow.now()

@@ -1,6 +1,7 @@
 """Long-lived cases continue as new without losing a signal, an update or a deadline."""
 
 import asyncio
+from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
@@ -62,3 +63,27 @@ async def test_signals_racing_continue_as_new_are_all_kept_with_state_and_timers
     assert first(after).deadline == first(before).deadline
     assert after.level == Level.L2 and len(after.escalations) == 1
     assert after.awaiting_ack is not None and after.awaiting_ack.due == view.awaiting_ack.due
+
+
+async def test_each_inbound_text_adds_only_a_few_history_events(
+    time_env: WorkflowEnvironment, tenants
+):
+    """The deadline timer is kept while the next deadline is unchanged: a text that does not
+    move it costs its signal and one workflow task, not a timer cancelled and restarted."""
+    recorder = Recorder(tenants)
+    async with case_worker(time_env.client, recorder) as tq:
+        handle = await open_case(time_env.client, tq, case_input())
+        await eventually(lambda: state(handle), lambda s: s.messages == 1)
+        before = (await handle.describe()).history_length
+        texts = 10
+        for i in range(texts):
+            await handle.signal(
+                "customer_message", {"channel": "sms", "text": f"and another thing #{i}"}
+            )
+            # Let it be handled on its own workflow task (no queries: the test server
+            # records a workflow task for each query it forwards).
+            await time_env.sleep(timedelta(minutes=1))
+        after = (await handle.describe()).history_length
+        assert (await state(handle)).messages == texts + 1
+    per_text = (after - before) / texts
+    assert per_text <= 4, f"{per_text:.1f} history events per inbound text"

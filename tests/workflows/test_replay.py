@@ -1,7 +1,9 @@
 """Determinism: recorded case histories replay against today's CaseWorkflow.
 
-`make histories` re-records them (ESCALATE_RECORD_HISTORIES=1) after an intended change;
-a change that alters commands for running cases must use workflow.patched instead.
+`tests/histories/*.json` are recorded from today's code (`make histories` re-records them);
+`tests/histories/v1/` holds histories from before the `keep-deadline-timer` patch, which
+running cases may still have: a change that alters commands must keep them replaying
+(workflow.patched), and its histories are kept in a folder of their own.
 """
 
 import json
@@ -47,14 +49,15 @@ async def test_scenario_replays_deterministically(name, time_env: WorkflowEnviro
 
 
 def recorded() -> list[Path]:
-    return sorted(HISTORIES.glob("*.json"))
+    return sorted(HISTORIES.glob("**/*.json"))
 
 
 def test_histories_are_recorded_for_every_scenario():
-    assert {p.stem for p in recorded()} == set(SCENARIOS), "run `make histories`"
+    current = {p.stem for p in HISTORIES.glob("*.json")}
+    assert current == set(SCENARIOS), "run `make histories`"
 
 
-@pytest.mark.parametrize("path", recorded(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", recorded(), ids=lambda p: str(p.relative_to(HISTORIES)))
 async def test_recorded_history_replays(path: Path):
     history = WorkflowHistory.from_json(f"case-replay-{path.stem}", path.read_text())
     result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
