@@ -178,3 +178,18 @@ def test_ctrl_c_stops_everything_and_the_next_start_finds_the_cases(dev_system: 
         '{"actor": "kim", "kind": "functional", "to_team": "orders", "reason": "damaged in transit"}',
     )
     wait_for(lambda: show(dev, "e2e-restart"), lambda s: s["team"] == "orders")
+
+
+def test_demo_seeds_cases_that_escalate_by_different_routes(dev_system: DevSystem):
+    seeded = dev_system.cli("demo").stdout
+    ids = seeded.split(": ", 1)[1].strip().split(", ")
+    assert len(ids) == 5
+    views = {
+        i: wait_for(lambda i=i: show(dev_system, i), lambda s: s["messages"] >= 1) for i in ids
+    }
+    routes = {i: [e["type"] for e in v["escalations"]] for i, v in views.items()}
+    assert routes[ids[0]] == ["client_initiated"]  # "I want a supervisor"
+    assert routes[ids[1]] == ["priority_based"] and views[ids[1]]["level"] == 3  # P1 outage
+    assert routes[ids[2]] == ["priority_based"] and views[ids[2]]["level"] == 2  # VIP
+    assert views[ids[3]]["tenant"] == "demo-express"  # breaches its one-minute SLA next
+    assert views[ids[4]]["team"] == "payments"  # functional routing at open

@@ -87,3 +87,14 @@ def test_logs_mask_phone_numbers_and_emails(capsys):
     assert event["to"] == "+44*******456" and event["email"] == "d***@e***.com"
     assert event["event"] == "sent to +12******123" and event["case_id"] == "c1"
     logging.getLogger().handlers.clear()
+
+
+def test_a_settings_file_applies_and_the_environment_wins(tmp_path: Path, monkeypatch):
+    from service.settings import load_settings
+
+    settings_file = tmp_path / "escalate.toml"
+    settings_file.write_text('task_queue = "cases-eu"\nnamespace = "bpo"\n')
+    monkeypatch.setenv("ESCALATE_SETTINGS_FILE", str(settings_file))
+    monkeypatch.setenv("ESCALATE_NAMESPACE", "bpo-prod")
+    settings = load_settings()
+    assert settings.task_queue == "cases-eu" and settings.namespace == "bpo-prod"
