@@ -344,6 +344,17 @@ class CaseState(BaseModel):
         self.last_rejection = f"{name}: {error}"
         self._log(now, "rejected", actor or "unknown", reason=error, detail={"signal": name})
 
+    def delivery_failed(self, effect: Effect, error: str, now: datetime) -> None:
+        """A notification or message that could not be delivered, for good."""
+        target = effect.kind if isinstance(effect, Notify) else effect.channel.value
+        self._log(
+            now,
+            "delivery_failed",
+            SYSTEM,
+            reason=error,
+            detail={"effect": effect.type, "target": target, "key": effect.key},
+        )
+
     # ----- time ----------------------------------------------------------------------------
     def next_due(self) -> datetime | None:
         """The next instant at which time alone changes the case."""

@@ -265,16 +265,7 @@ class CaseWorkflow:
     def _delivery_failed(self, effect: Effect, error: str) -> None:
         if self._state is None:
             return
-        target = getattr(effect, "kind", None) or getattr(effect, "channel", "")
-        self._state.timeline.append(
-            TimelineEvent(
-                at=workflow.now(),
-                type="delivery_failed",
-                actor="system",
-                reason=error,
-                detail={"effect": effect.type, "target": str(target), "key": effect.key},
-            )
-        )
+        self._state.delivery_failed(effect, error, workflow.now())
 
     def _should_continue(self) -> bool:
         info = workflow.info()
