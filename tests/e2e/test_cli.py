@@ -1,8 +1,10 @@
 """End to end: the `escalate` CLI against the real dev server and a real worker process."""
 
 import json
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -161,10 +163,21 @@ def test_ctrl_c_stops_everything_and_the_next_start_finds_the_cases(dev_system: 
         "Order 1182 arrived damaged",
     )
     wait_for(lambda: show(dev, "e2e-restart"), lambda s: s["messages"] == 1)
+    assert dev.proc is not None
+    children = subprocess.run(["pgrep", "-P", str(dev.proc.pid)], capture_output=True, text=True)
+    child_pids = [int(p) for p in children.stdout.split()]
+    assert len(child_pids) == 2  # the Temporal dev server and the worker
     assert dev.stop() == 0
     assert "Stopped." in "".join(dev.output)
     down = dev.cli("case", "show", "e2e-restart", check=False)
     assert down.returncode != 0
+    from starters.dev import port_free
+
+    assert port_free("127.0.0.1", dev.grpc_port) and port_free("127.0.0.1", dev.ui_port)
+    for pid in child_pids:  # every child is gone, not orphaned
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+        )
 
     dev.start()
     after = show(dev, "e2e-restart")
