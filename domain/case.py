@@ -167,8 +167,8 @@ class CaseState(BaseModel):
     def calendar(self, round_the_clock: bool | None = None) -> BusinessCalendar:
         always = self.round_the_clock if round_the_clock is None else round_the_clock
         if always:
-            return self.policy.round_the_clock_calendar()
-        return self.policy.business_calendar()
+            return self.policy.round_the_clock_calendar
+        return self.policy.business_calendar
 
     def _clock_calendar(self, clock: SlaClock) -> BusinessCalendar:
         return self.calendar(clock.round_the_clock)

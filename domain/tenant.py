@@ -5,6 +5,7 @@ import re
 import string
 import tomllib
 from datetime import date, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_data
@@ -260,6 +261,9 @@ class TenantPolicy(BaseModel):
     config: TenantConfig
     holiday_dates: list[date]
 
+    # Built once per policy, not on every clock operation: shifts are parsed from their
+    # "HH:MM-HH:MM" text and the holidays gathered into a set. Not part of serialisation.
+    @cached_property
     def business_calendar(self) -> BusinessCalendar:
         return BusinessCalendar(
             tz=self.config.timezone,
@@ -267,6 +271,7 @@ class TenantPolicy(BaseModel):
             holidays=frozenset(self.holiday_dates),
         )
 
+    @cached_property
     def round_the_clock_calendar(self) -> BusinessCalendar:
         return BusinessCalendar.twenty_four_seven(self.config.timezone)
 
