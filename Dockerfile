@@ -9,6 +9,7 @@ COPY activities activities
 COPY workers workers
 COPY starters starters
 COPY service service
+COPY records records
 COPY bench bench
 RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 escalate && mkdir /data && chown escalate /data
 COPY config config

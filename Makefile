@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install lint typecheck pytest bench histories chromium clean
+.PHONY: run test install lint typecheck pytest bench histories chromium postgresql clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,21 +26,30 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 	@test -x $(CHROMIUM)
 
+## Debian's PostgreSQL for the case record store tests (they start a private cluster).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy domain workflows activities workers starters service bench
+	$(BIN)/mypy domain workflows activities workers starters service bench records
 
-pytest: $(STAMP) chromium
+pytest: $(STAMP) chromium postgresql
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test: lint typecheck pytest
 
-## SLA breach lateness and throughput against a bare sleeping workflow (N=1000 by default).
+## SLA breach lateness against a bare sleeping workflow (N=1000 cases by default), then a long
+## case against a bare inbox (M=5000 messages into one case by default).
 bench: $(STAMP)
 	$(BIN)/python -m bench.sla_lateness $(if $(N),--cases $(N),)
+	$(BIN)/python -m bench.long_case $(if $(M),--messages $(M),)
 
 ## Re-record the workflow histories that CI replays (after an intended, versioned change).
 histories: $(STAMP)

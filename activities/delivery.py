@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.outbox import Outbox, OutboxEntry, now_utc
-from domain.case import Notify, ReplyToCustomer
+from domain.effects import Notify, ReplyToCustomer
 from domain.privacy import mask_email, mask_phone
 
 log = structlog.get_logger(__name__)

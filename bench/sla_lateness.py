@@ -30,13 +30,13 @@ from activities.delivery import DeliveryActivities
 from activities.outbox import Outbox
 from activities.tenants import TenantActivities
 from bench.workflows import BareTimer
-from domain.case import CaseView
 from domain.models import CaseInput
 from domain.tenant import TenantConfig
+from domain.views import CaseView
 from service import logs
 from starters.client import CaseClient
 from starters.dev import tool
-from workers.worker import workflow_runner
+from workers.sandbox import workflow_runner
 from workflows import visibility
 from workflows.case import CaseWorkflow
 

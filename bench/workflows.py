@@ -31,3 +31,29 @@ class BareTimer:
     @workflow.signal
     def done(self) -> None:
         self._done = True
+
+
+@workflow.defn(name="BareInbox")
+class BareInbox:
+    """The baseline for messages into one case: a workflow that only counts its signals."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._done = False
+
+    @workflow.run
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: self._done)
+        return self._count
+
+    @workflow.signal
+    def message(self, _payload: dict[str, str]) -> None:
+        self._count += 1
+
+    @workflow.query
+    def count(self) -> int:
+        return self._count
+
+    @workflow.signal
+    def done(self) -> None:
+        self._done = True

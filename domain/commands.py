@@ -1,12 +1,20 @@
-"""Payloads of the case's signals and updates: one JSON object each."""
+"""The case's commands: one JSON object each, sent as a signal or as an update.
 
+`COMMANDS` is the one table the workflow, the client and the CLI are built from:
+adding a command is one model and one line there.
+"""
+
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from domain.models import Channel, LevelInput, Priority, Strict
+from domain.models import BodyRef, Channel, LevelInput, Priority, Strict
+from domain.problems import problems
+from domain.record import PREVIEW_CHARS
 
 Actor = Annotated[str, Field(min_length=1, max_length=128)]
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
@@ -18,11 +26,18 @@ class CustomerMessage(Strict):
     media_count: int = Field(default=0, ge=0, le=50)
     provider_message_id: str | None = Field(default=None, max_length=128)
     sent_at: datetime | None = None
+    body: BodyRef | None = Field(
+        default=None, description="claim check: the full body is in the store, `text` previews it"
+    )
 
     @model_validator(mode="after")
     def _has_content(self) -> "CustomerMessage":
         if not self.text and self.media_count == 0:
             raise ValueError("a customer message needs text or media")
+        if self.body is not None and len(self.text) > PREVIEW_CHARS:
+            raise ValueError(
+                f"with a body reference, text is its preview (at most {PREVIEW_CHARS} characters)"
+            )
         return self
 
 
@@ -107,31 +122,113 @@ Command = (
     | Close
 )
 
-# Signal/update name -> payload model. The names are the public contract.
-COMMANDS: dict[str, type[Command]] = {
-    "customer_message": CustomerMessage,
-    "agent_message": AgentMessage,
-    "request_escalation": RequestEscalation,
-    "escalate": Escalate,
-    "assign": Assign,
-    "acknowledge": Acknowledge,
-    "set_priority": SetPriority,
-    "await_customer": AwaitCustomer,
-    "resolve": Resolve,
-    "reopen": Reopen,
-    "close": Close,
-}
 
-CommandName = Literal[
-    "customer_message",
-    "agent_message",
-    "request_escalation",
-    "escalate",
-    "assign",
-    "acknowledge",
-    "set_priority",
-    "await_customer",
-    "resolve",
-    "reopen",
-    "close",
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command's public contract: its name, payload, what it does and a payload to paste."""
+
+    name: str
+    model: type[Command]
+    does: str
+    example: dict[str, Any]
+    empty_payload_ok: bool = False
+
+    @property
+    def signal_description(self) -> str:
+        return f"{self.does} JSON: {json.dumps(self.example)}"
+
+    @property
+    def update_description(self) -> str:
+        return (
+            f"{self.does} Answers with the case's new state, or refuses with the reason "
+            f"(nothing changes). JSON: {json.dumps(self.example)}"
+        )
+
+
+_SPECS = [
+    CommandSpec(
+        "customer_message",
+        CustomerMessage,
+        "A customer message on any channel; a repeated provider_message_id is ignored.",
+        {"channel": "sms", "text": "Still no refund", "provider_message_id": "SM123"},
+    ),
+    CommandSpec(
+        "agent_message",
+        AgentMessage,
+        "An agent replies to the customer; meets the response SLA.",
+        {"agent": "dana", "text": "I've refunded the charge", "channel": "sms"},
+    ),
+    CommandSpec(
+        "request_escalation",
+        RequestEscalation,
+        "The customer asks for escalation (honoured once while it is pending).",
+        {"reason": "wants a supervisor"},
+        empty_payload_ok=True,
+    ),
+    CommandSpec(
+        "escalate",
+        Escalate,
+        "Escalate up the chain (kind hierarchical, to_level optional) or to a team "
+        "(kind functional, to_team).",
+        {"actor": "sam", "kind": "hierarchical", "to_level": "L3", "reason": "legal threat"},
+    ),
+    CommandSpec(
+        "assign",
+        Assign,
+        "Give the case an owner (and optionally a team).",
+        {"actor": "sam", "assignee": "dana", "team": "billing"},
+    ),
+    CommandSpec(
+        "acknowledge",
+        Acknowledge,
+        "The escalation's new owner takes the case; stops the acknowledgement ladder.",
+        {"actor": "sam"},
+    ),
+    CommandSpec(
+        "set_priority",
+        SetPriority,
+        "Change priority; recomputes every SLA deadline, fast-tracks if it rose.",
+        {"actor": "sam", "priority": "P1", "reason": "area outage"},
+    ),
+    CommandSpec(
+        "await_customer",
+        AwaitCustomer,
+        "Pause the SLA clocks until the customer replies.",
+        {"actor": "dana"},
+    ),
+    CommandSpec(
+        "resolve",
+        Resolve,
+        "Resolve the case; it closes by itself after the tenant's auto_close_after.",
+        {"actor": "dana", "resolution": "refund issued"},
+    ),
+    CommandSpec(
+        "reopen",
+        Reopen,
+        "Reopen a resolved case with a new resolution clock.",
+        {"actor": "dana", "reason": "fix did not hold"},
+    ),
+    CommandSpec(
+        "close", Close, "Close the case for good; the workflow completes.", {"actor": "sam"}
+    ),
 ]
+
+COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in _SPECS}
+NAMES: dict[type[Command], str] = {spec.model: spec.name for spec in _SPECS}
+
+
+def parse_command(name: str, payload: Any) -> Command:
+    """The payload as its command model; raises ValueError with a readable reason."""
+    spec = COMMANDS.get(name)
+    if spec is None:
+        raise ValueError(f"unknown command {name!r}; one of: {', '.join(COMMANDS)}")
+    if payload is None and spec.empty_payload_ok:
+        payload = {}
+    if payload is None:
+        raise ValueError(f"missing payload: send one JSON object for {name!r}")
+    if not isinstance(payload, dict):
+        raise ValueError(f"expected one JSON object for {name!r}, got {type(payload).__name__}")
+    try:
+        return spec.model.model_validate(payload)
+    except ValidationError as exc:
+        raise ValueError("; ".join(problems(exc))) from None

@@ -95,6 +95,14 @@ class Customer(Strict):
     tier: Tier = Tier.STANDARD
 
 
+class BodyRef(Strict):
+    """A message body kept in the case record store (claim check); payloads carry only this."""
+
+    ref: str = Field(min_length=1, max_length=200, description="the store's key for the body")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(gt=0)
+
+
 class CaseInput(Strict):
     """What a backend service gives to open a case."""
 
@@ -105,9 +113,14 @@ class CaseInput(Strict):
     category: str | None = None
     priority: Priority | None = None
     subject: str | None = Field(default=None, max_length=500)
-    message: str = Field(min_length=1)
+    message: str = Field(
+        min_length=1, max_length=20_000, description="the first message (its preview with `body`)"
+    )
     message_id: str | None = Field(
         default=None, description="provider id of the first message, so a retried open is deduped"
+    )
+    body: BodyRef | None = Field(
+        default=None, description="claim check: the first message's full body is in the store"
     )
 
 
@@ -115,17 +128,6 @@ class Author(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
     SYSTEM = "system"
-
-
-class TranscriptEntry(BaseModel):
-    seq: int
-    at: datetime
-    author: Author
-    who: str
-    channel: Channel
-    text: str
-    media_count: int = 0
-    provider_message_id: str | None = None
 
 
 class EscalationRecord(BaseModel):
@@ -137,11 +139,3 @@ class EscalationRecord(BaseModel):
     reason: str
     actor: str
     at: datetime
-
-
-class TimelineEvent(BaseModel):
-    at: datetime
-    type: str
-    actor: str
-    reason: str | None = None
-    detail: dict[str, str | int | bool | None] = Field(default_factory=dict)

@@ -35,10 +35,29 @@ class Settings(BaseSettings):
     ui_port: int = 8233
     max_concurrent_activities: int = Field(default=100, ge=1)
     max_concurrent_workflow_tasks: int = Field(default=100, ge=1)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the case record store, e.g. postgresql+psycopg://u:p@h/db;"
+        " default: a SQLite file in the data directory",
+    )
 
     @property
     def outbox_path(self) -> Path:
         return self.data_dir / "outbox.sqlite3"
+
+    @property
+    def records_url(self) -> str:
+        """The case record store: ESCALATE_DATABASE_URL, else SQLite under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return "sqlite:///" + str((self.data_dir / "records.sqlite3").resolve())
+
+    @property
+    def records_where(self) -> str:
+        """The store's URL without its password, for messages and logs."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.records_url).render_as_string(hide_password=True)
 
     @classmethod
     def settings_customise_sources(

@@ -5,6 +5,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -15,7 +16,10 @@ from temporalio.service import RPCError
 from domain.commands import COMMANDS
 from domain.models import CaseInput
 from domain.problems import problems
+from domain.record import TimelineEvent, TranscriptEntry
 from domain.tenant import TenantConfigError
+from domain.views import CaseView
+from records.store import StoreUnavailable
 from service import logs
 from service.settings import Settings, SettingsError, load_settings
 
@@ -24,6 +28,10 @@ T = TypeVar("T")
 app = typer.Typer(help="Escalation engine for outsourced customer support.", no_args_is_help=True)
 case_app = typer.Typer(help="Open, inspect and steer cases.", no_args_is_help=True)
 app.add_typer(case_app, name="case")
+db_app = typer.Typer(help="The case record store's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+customer_app = typer.Typer(help="A customer's records across cases.", no_args_is_help=True)
+app.add_typer(customer_app, name="customer")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -50,6 +58,8 @@ def run(coro: Awaitable[T]) -> T:
         if exc.status.name == "NOT_FOUND":
             fail(f"not found: {exc.message}")
         fail(f"Temporal error: {exc.message}")
+    except StoreUnavailable as exc:
+        fail(f"case record store unavailable: {exc}")
     except RuntimeError as exc:
         if "connect" in str(exc).lower():
             fail(f"cannot reach Temporal: {exc}. Is it running? (`make run`)")
@@ -125,43 +135,148 @@ def case_open(
 
 
 @case_app.command("show")
-def case_show(case_id: str) -> None:
-    """The case's state: status, level, team, SLA clocks, escalations."""
+def case_show(
+    case_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="the full state as JSON")] = False,
+) -> None:
+    """The case at a glance: status, level, owner, SLA clocks and deadlines, last messages."""
+    from starters.show import render_case, render_record
+
     cfg = settings()
 
     async def go() -> Any:
-        return await (await _client(cfg)).state(case_id)
+        client = await _client(cfg)
+        try:
+            return await client.state(case_id)
+        except RPCError as exc:
+            if exc.status.name != "NOT_FOUND":
+                raise
+            # The workflow is gone (retention passed): the store still has the summary.
+            summary = await client.record_summary(case_id)
+            if summary is None:
+                raise
+            return summary
 
-    emit(run(go()))
+    found = run(go())
+    if as_json:
+        emit(found)
+    elif isinstance(found, CaseView):
+        typer.echo(render_case(found))
+    else:
+        typer.echo(render_record(found))
+
+
+_SINCE_HELP = "only entries at or after this time (ISO 8601, e.g. 2026-11-25T09:00Z)"
+_ALL_HELP = "every entry, oldest first, paged through the case record store"
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"--since {value!r}: use an ISO 8601 time such as 2026-11-25T09:00Z")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+PAGE = 500
 
 
 @case_app.command("timeline")
-def case_timeline(case_id: str) -> None:
-    """The audit log: every event with its actor, reason and time."""
+def case_timeline(
+    case_id: str,
+    all_: Annotated[bool, typer.Option("--all", help=_ALL_HELP)] = False,
+    since: Annotated[str | None, typer.Option(help=_SINCE_HELP)] = None,
+    limit: Annotated[int, typer.Option(min=1, help="how many of the latest (without --all)")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """The audit log from the case record store: every event with its actor, reason and time."""
     cfg = settings()
+    start = _since(since)
 
-    async def go() -> Any:
-        return await (await _client(cfg)).timeline(case_id)
+    async def go() -> None:
+        client = await _client(cfg)
+        if not all_:
+            page = await client.timeline(case_id, since=start, limit=limit, newest=True)
+            _not_found(page.total, case_id)
+            _print_events(page.events, as_json)
+            if page.more_before and not as_json:
+                typer.echo(f"(latest {len(page.events)} of {page.total}; --all for every event)")
+            return
+        after: int | None = None
+        while True:
+            page = await client.timeline(case_id, after=after, since=start, limit=PAGE)
+            _not_found(page.total, case_id)
+            _print_events(page.events, as_json)
+            if not page.more_after or not page.events:
+                return
+            after = page.events[-1].seq
 
-    for event in run(go()):
-        detail = " ".join(f"{k}={v}" for k, v in event.detail.items())
-        reason = f" — {event.reason}" if event.reason else ""
-        typer.echo(
-            f"{event.at:%Y-%m-%d %H:%M:%S} {event.type:<28} {event.actor:<12}{reason} {detail}".rstrip()
-        )
+    run(go())
 
 
 @case_app.command("transcript")
-def case_transcript(case_id: str) -> None:
-    """Every message of the case, all channels, in order."""
+def case_transcript(
+    case_id: str,
+    all_: Annotated[bool, typer.Option("--all", help=_ALL_HELP)] = False,
+    since: Annotated[str | None, typer.Option(help=_SINCE_HELP)] = None,
+    limit: Annotated[int, typer.Option(min=1, help="how many of the latest (without --all)")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Messages of the case on every channel, in order, full bodies, from the record store."""
     cfg = settings()
+    start = _since(since)
 
-    async def go() -> Any:
-        return await (await _client(cfg)).transcript(case_id)
+    async def go() -> None:
+        client = await _client(cfg)
+        if not all_:
+            page = await client.transcript(case_id, since=start, limit=limit, newest=True)
+            _not_found(page.total, case_id)
+            _print_messages(page.entries, as_json)
+            if page.more_before and not as_json:
+                typer.echo(f"(latest {len(page.entries)} of {page.total}; --all for every message)")
+            return
+        after: int | None = None
+        while True:
+            page = await client.transcript(case_id, after=after, since=start, limit=PAGE)
+            _not_found(page.total, case_id)
+            _print_messages(page.entries, as_json)
+            if not page.more_after or not page.entries:
+                return
+            after = page.entries[-1].seq
 
-    for entry in run(go()):
+    run(go())
+
+
+def _not_found(total: int, case_id: str) -> None:
+    if total == 0:
+        fail(f"no record of case {case_id!r} in the case record store (yet)", code=1)
+
+
+def _print_events(events: list[TimelineEvent], as_json: bool) -> None:
+    for event in events:
+        if as_json:
+            typer.echo(event.model_dump_json())
+            continue
+        detail = " ".join(f"{k}={v}" for k, v in event.detail.items())
+        reason = f" — {event.reason}" if event.reason else ""
         typer.echo(
-            f"{entry.seq:>4} {entry.at:%Y-%m-%d %H:%M:%S} [{entry.channel}] {entry.author}/{entry.who}: {entry.text}"
+            f"{event.seq:>5} {event.at:%Y-%m-%d %H:%M:%S} {event.type:<28} {event.actor:<12}"
+            f"{reason} {detail}".rstrip()
+        )
+
+
+def _print_messages(entries: list[TranscriptEntry], as_json: bool) -> None:
+    for entry in entries:
+        if as_json:
+            typer.echo(entry.model_dump_json())
+            continue
+        text = "[erased]" if entry.erased else entry.text
+        media = f" (+{entry.media_count} media)" if entry.media_count else ""
+        typer.echo(
+            f"{entry.seq:>5} {entry.at:%Y-%m-%d %H:%M:%S} [{entry.channel}] "
+            f"{entry.author}/{entry.who}: {text}{media}"
         )
 
 
@@ -259,15 +374,78 @@ def outbox(
         )
 
 
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the case record store's migrations (creates the SQLite file if needed)."""
+    from records import migrate
+
+    cfg = settings()
+    try:
+        migrate.upgrade(cfg.records_url)
+        revision = migrate.current(cfg.records_url)
+    except StoreUnavailable as exc:
+        fail(f"case record store unavailable: {exc}")
+    typer.echo(f"case record store at revision {revision} ({cfg.records_where})")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """The store's schema revision, and whether it is the one this code needs."""
+    from records import migrate
+
+    cfg = settings()
+    try:
+        revision = migrate.current(cfg.records_url)
+    except StoreUnavailable as exc:
+        fail(f"case record store unavailable: {exc}")
+    head = migrate.head()
+    where = cfg.records_where
+    if revision != head:
+        fail(
+            f"{where}: at {revision or 'no revision'}, code needs {head}: run `escalate db upgrade`",
+            1,
+        )
+    typer.echo(f"{where}: at {revision} (current)")
+
+
+@customer_app.command("erase")
+def customer_erase(
+    customer_id: str,
+    tenant: Annotated[str, typer.Option(help="the tenant the customer belongs to")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Redact one customer's messages in the case record store; counts and times stay."""
+    cfg = settings()
+    if not yes:
+        typer.confirm(
+            f"Erase the message bodies of customer {customer_id!r} in {tenant!r}?", abort=True
+        )
+
+    async def go() -> Any:
+        from records.store import CaseStore
+
+        return await asyncio.to_thread(
+            CaseStore(cfg.records_url).erase_customer, tenant, customer_id, datetime.now(UTC)
+        )
+
+    report = run(go())
+    typer.echo(
+        f"erased {report.messages} messages, {report.bodies} stored bodies and "
+        f"{report.events} event reasons in {len(report.cases)} cases"
+    )
+
+
 @app.command()
 def worker() -> None:
     """Run a worker (hosts CaseWorkflow and its activities) until Ctrl-C / SIGTERM."""
     from workers.worker import run_worker
 
     cfg = settings()
+    from records.migrate import SchemaOutOfDate
+
     try:
         asyncio.run(run_worker(cfg))
-    except TenantConfigError as exc:
+    except (TenantConfigError, SchemaOutOfDate, StoreUnavailable) as exc:
         fail(f"refusing to start: {exc}")
     except RuntimeError as exc:
         if "connect" in str(exc).lower():

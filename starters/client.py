@@ -1,23 +1,37 @@
-"""The typed async client API that backend services use to open and steer cases."""
+"""The typed async client API that backend services use to open, steer and read cases.
 
+Cases are reached through Temporal; their complete record (every message and event)
+is read from the case record store, never by asking the workflow for all of it.
+"""
+
+import asyncio
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
+from records.store import CaseStore
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
-from domain.case import CaseView
-from domain.commands import COMMANDS, Command, CommandName, CustomerMessage
-from domain.models import CaseInput, TimelineEvent, TranscriptEntry
+from domain.commands import NAMES, Command, CustomerMessage
+from domain.models import BodyRef, CaseInput
+from domain.record import (
+    CLAIM_CHECK_BYTES,
+    CaseSnapshot,
+    ErasureReport,
+    TimelinePage,
+    TimelineWindow,
+    TranscriptPage,
+    TranscriptWindow,
+    preview,
+)
+from domain.views import CaseView
 from service.settings import Settings
 from workers.worker import connect
 from workflows import visibility
 from workflows.case import CaseWorkflow
-
-_NAMES: dict[type[BaseModel], CommandName] = {model: name for name, model in COMMANDS.items()}  # type: ignore[misc]
 
 
 def workflow_id(case_id: str) -> str:
@@ -72,14 +86,33 @@ def list_query(
     return " AND ".join(clauses)
 
 
+class NoStore(RuntimeError):
+    """The call needs the case record store and this client was built without one."""
+
+
 class CaseClient:
-    def __init__(self, client: Client, task_queue: str = "escalations") -> None:
+    def __init__(
+        self, client: Client, task_queue: str = "escalations", store: CaseStore | None = None
+    ) -> None:
         self.client = client
         self.task_queue = task_queue
+        self.store = store
 
     @classmethod
     async def connect(cls, settings: Settings) -> "CaseClient":
-        return cls(await connect(settings), settings.task_queue)
+        return cls(await connect(settings), settings.task_queue, CaseStore(settings.records_url))
+
+    def _store(self) -> CaseStore:
+        if self.store is None:
+            raise NoStore("this CaseClient has no case record store (pass store=CaseStore(url))")
+        return self.store
+
+    async def _claim_check(self, case_id: str, text: str) -> tuple[str, BodyRef | None]:
+        """A body over CLAIM_CHECK_BYTES goes to the store first; the case gets its reference."""
+        if len(text.encode("utf-8")) <= CLAIM_CHECK_BYTES:
+            return text, None
+        ref = await asyncio.to_thread(self._store().put_body, case_id, text)
+        return preview(text), ref
 
     def handle(self, case_id: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(workflow_id(case_id))
@@ -88,6 +121,9 @@ class CaseClient:
         """Open a case; opening the same case_id again while it runs returns the running case."""
         if case.message_id is None:
             case = case.model_copy(update={"message_id": f"open-{uuid.uuid4().hex}"})
+        if case.body is None:
+            text, body = await self._claim_check(case.case_id, case.message)
+            case = case.model_copy(update={"message": text, "body": body})
         return await self.client.start_workflow(
             CaseWorkflow.run,
             case.model_dump(mode="json", exclude_none=True),
@@ -97,23 +133,35 @@ class CaseClient:
             static_summary=static_summary(case),
         )
 
-    async def post_customer_message(self, case: CaseInput | str, message: CustomerMessage) -> None:
+    async def post_customer_message(self, case: CaseInput | str, message: CustomerMessage) -> bool:
         """Deliver a customer message; given a CaseInput, a case that does not exist is opened.
 
-        The message needs a provider_message_id (one is made up if missing) so that a
-        signal-with-start for a new case does not record the opening message twice.
+        Returns False, sending nothing, when the store already holds the message's provider
+        id (a provider retry arriving after the case has forgotten it). A body over
+        CLAIM_CHECK_BYTES is stored first and travels by reference. The message needs a
+        provider_message_id (one is made up if missing) so that a signal-with-start for a
+        new case does not record the opening message twice.
         """
+        case_id = case if isinstance(case, str) else case.case_id
         if message.provider_message_id is None:
             message = message.model_copy(update={"provider_message_id": f"msg-{uuid.uuid4().hex}"})
+        elif self.store is not None and await asyncio.to_thread(
+            self.store.has_message, case_id, message.provider_message_id
+        ):
+            return False
+        if message.body is None and message.text:
+            text, body = await self._claim_check(case_id, message.text)
+            message = message.model_copy(update={"text": text, "body": body})
         payload = message.model_dump(mode="json", exclude_none=True)
         if isinstance(case, str):
             await self.handle(case).signal("customer_message", payload)
-            return
+            return True
         start = case.model_copy(
             update={
                 "message": message.text or case.message,
                 "message_id": message.provider_message_id,
                 "channel": message.channel,
+                "body": message.body,
             }
         )
         await self.client.start_workflow(
@@ -125,6 +173,7 @@ class CaseClient:
             start_signal_args=[payload],
             static_summary=static_summary(start),
         )
+        return True
 
     async def signal(
         self, case_id: str, name: str, payload: Mapping[str, Any] | Command | None
@@ -139,7 +188,7 @@ class CaseClient:
 
     async def act(self, case_id: str, command: Command) -> CaseView:
         """Apply a command and wait for the verdict: the new state, or WorkflowUpdateFailedError."""
-        name = _NAMES[type(command)]
+        name = NAMES[type(command)]
         return await self.update(case_id, name, command.model_dump(mode="json", exclude_none=True))
 
     async def update(self, case_id: str, name: str, payload: Mapping[str, Any] | None) -> CaseView:
@@ -152,17 +201,70 @@ class CaseClient:
         result: CaseView = await self.handle(case_id).query("state", result_type=CaseView)
         return result
 
-    async def transcript(self, case_id: str) -> list[TranscriptEntry]:
-        result: list[TranscriptEntry] = await self.handle(case_id).query(
-            "transcript", result_type=list[TranscriptEntry]
+    async def recent_transcript(self, case_id: str) -> TranscriptWindow:
+        """The case's own window: its latest messages and the total, live from the workflow."""
+        result: TranscriptWindow = await self.handle(case_id).query(
+            "transcript", result_type=TranscriptWindow
         )
         return result
 
-    async def timeline(self, case_id: str) -> list[TimelineEvent]:
-        result: list[TimelineEvent] = await self.handle(case_id).query(
-            "timeline", result_type=list[TimelineEvent]
+    async def recent_timeline(self, case_id: str) -> TimelineWindow:
+        result: TimelineWindow = await self.handle(case_id).query(
+            "timeline", result_type=TimelineWindow
         )
         return result
+
+    async def transcript(
+        self,
+        case_id: str,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        newest: bool = False,
+    ) -> TranscriptPage:
+        """A page of the complete transcript from the store (full bodies, in order)."""
+        return await asyncio.to_thread(
+            self._store().transcript,
+            case_id,
+            after=after,
+            before=before,
+            since=since,
+            limit=limit,
+            newest=newest,
+        )
+
+    async def timeline(
+        self,
+        case_id: str,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        newest: bool = False,
+    ) -> TimelinePage:
+        """A page of the complete audit timeline from the store."""
+        return await asyncio.to_thread(
+            self._store().timeline,
+            case_id,
+            after=after,
+            before=before,
+            since=since,
+            limit=limit,
+            newest=newest,
+        )
+
+    async def record_summary(self, case_id: str) -> CaseSnapshot | None:
+        """The store's summary row (still there after the workflow's retention has passed)."""
+        return await asyncio.to_thread(self._store().summary, case_id)
+
+    async def erase_customer(self, tenant: str, customer_id: str) -> ErasureReport:
+        """Redact one customer's messages in the store; counts and times stay for metrics."""
+        return await asyncio.to_thread(
+            self._store().erase_customer, tenant, customer_id, datetime.now(UTC)
+        )
 
     async def list_cases(self, limit: int = 50, **filters: Any) -> list[CaseSummary]:
         found = []

@@ -106,6 +106,14 @@ def run_dev(settings: Settings, demo: bool) -> int:
             )
             return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from records import migrate
+    from records.store import StoreUnavailable
+
+    try:
+        migrate.upgrade(settings.records_url)
+    except StoreUnavailable as exc:
+        print(f"case record store unavailable: {exc}", file=sys.stderr)
+        return 1
     env = {**os.environ, **_settings_env(settings)}
     server_log = (settings.data_dir / "temporal.log").open("ab")
     server = subprocess.Popen(
@@ -140,8 +148,9 @@ def run_dev(settings: Settings, demo: bool) -> int:
             f"  Temporal Web UI : http://localhost:{settings.ui_port}/namespaces/{settings.namespace}/workflows\n"
             f"  Temporal gRPC   : {settings.temporal_address}\n"
             f"  Data            : {settings.data_dir.resolve()} (SQLite; cases survive restarts)\n"
+            f"  Case records    : {settings.records_where}\n"
             f"  Server log      : {settings.data_dir / 'temporal.log'}\n"
-            "  Try             : escalate case list   |   escalate outbox\n"
+            "  Try             : escalate case list | escalate case show ID | escalate outbox\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
@@ -171,6 +180,7 @@ def run_dev(settings: Settings, demo: bool) -> int:
 def _settings_env(settings: Settings) -> dict[str, str]:
     """Hand the resolved settings to the worker process, whatever their source was."""
     return {
+        "ESCALATE_DATABASE_URL": settings.records_url,
         "ESCALATE_TEMPORAL_ADDRESS": settings.temporal_address,
         "ESCALATE_NAMESPACE": settings.namespace,
         "ESCALATE_TASK_QUEUE": settings.task_queue,

@@ -13,6 +13,8 @@ from domain.tenant import TenantConfig
 from starters.dev import tool
 from workflows import visibility
 
+pytest_plugins = ["tests.databases"]
+
 ROOT = Path(__file__).resolve().parent.parent
 TENANTS_DIR = ROOT / "config" / "tenants"
 

@@ -8,28 +8,20 @@ import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.delivery import DeliveryActivities
+from activities.journal import JournalActivities
 from activities.outbox import Outbox
 from activities.tenants import TenantActivities, load_directory
 from domain.tenant import TenantConfig
+from records import migrate
+from records.store import CaseStore
 from service.settings import Settings
 from workers.interceptors import CaseLogContext
+from workers.sandbox import workflow_runner
 from workflows.case import CaseWorkflow
 
 log = structlog.get_logger(__name__)
-
-
-# Pure data libraries the domain models use while validating; passing them through keeps
-# their lazy, lock-guarded metadata loading out of the sandbox (it is deterministic).
-PASSTHROUGH_MODULES = ("domain", "phonenumbers", "email_validator", "holidays", "dateutil")
-
-
-def workflow_runner() -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-    )
 
 
 async def connect(settings: Settings) -> Client:
@@ -41,10 +33,15 @@ async def connect(settings: Settings) -> Client:
 
 
 def build_worker(
-    client: Client, settings: Settings, tenants: dict[str, TenantConfig], outbox: Outbox
+    client: Client,
+    settings: Settings,
+    tenants: dict[str, TenantConfig],
+    outbox: Outbox,
+    store: CaseStore,
 ) -> Worker:
     tenant_activities = TenantActivities(tenants)
     delivery = DeliveryActivities(outbox)
+    journal = JournalActivities(store)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -53,6 +50,7 @@ def build_worker(
             tenant_activities.load_tenant_policy,
             delivery.notify_escalation,
             delivery.send_customer_message,
+            journal.journal_case,
         ],
         workflow_runner=workflow_runner(),
         interceptors=[CaseLogContext()],
@@ -63,10 +61,13 @@ def build_worker(
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM; refuses to start on a bad tenant configuration."""
-    tenants = load_directory(settings.tenants_dir)  # raises TenantConfigError before connecting
+    """Run until SIGINT/SIGTERM; refuses to start on a bad tenant configuration or a case
+    record store whose schema is not current (raises before connecting to Temporal)."""
+    tenants = load_directory(settings.tenants_dir)
+    migrate.require_current(settings.records_url)
+    store = CaseStore(settings.records_url)
     client = await connect(settings)
-    worker = build_worker(client, settings, tenants, Outbox(settings.outbox_path))
+    worker = build_worker(client, settings, tenants, Outbox(settings.outbox_path), store)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -3,8 +3,9 @@
 Handlers only validate and enqueue; one main loop applies commands in arrival
 order, asks the domain what follows, and sleeps on a durable timer until the next
 deadline (SLA warning or breach, acknowledgement timeout, auto-close) or the next
-command, whichever comes first. Deliveries run in ordered background queues so a
-slow provider never holds back a deadline.
+command, whichever comes first. Deliveries and the journal (the case record
+store's writer) run as ordered background tasks, so a slow provider or a store
+outage never holds back a deadline.
 """
 
 import asyncio
@@ -19,11 +20,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.case import CaseState, CaseView, Effect, Notify, Rejected
-    from domain.commands import COMMANDS, CommandName
-    from domain.models import CaseInput, TimelineEvent, TranscriptEntry
+    from domain import views
+    from domain.case import CaseState, Rejected
+    from domain.commands import COMMANDS, parse_command
+    from domain.effects import Effect, Notify
+    from domain.models import CaseInput
     from domain.problems import problems
+    from domain.record import CARRY_BYTES, JournalResult, TimelineWindow, TranscriptWindow
     from domain.tenant import TenantPolicy
+    from domain.views import CaseView
     from workflows import visibility
 
 # Deliveries give up after this and are recorded as failed, so a dead provider is visible.
@@ -34,16 +39,28 @@ DELIVERY_RETRY = RetryPolicy(
     maximum_attempts=12,
     non_retryable_error_types=["InvalidRecipient", "PermanentDeliveryError"],
 )
+# The journal retries a store outage for this long per attempt, then pauses briefly (so the
+# case can continue as new meanwhile) and tries again: it never gives up.
+JOURNAL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+JOURNAL_ATTEMPT = timedelta(minutes=5)
+JOURNAL_PAUSE = timedelta(seconds=30)
 DEFAULT_CONTINUE_AFTER_EVENTS = 10_000
 # Patch: keep one durable timer while the next deadline is unchanged, instead of cancelling
 # and restarting it on every message (two history events fewer per inbound text).
 KEEP_DEADLINE_TIMER = "keep-deadline-timer"
+# Patch: the case journals its record to the store and keeps only a bounded window.
+CASE_JOURNAL = "case-journal"
+SYSTEM = "system"
 
 
 class Pending(BaseModel):
     """A signal or update waiting for the main loop; `payload` is the raw JSON as sent."""
 
-    name: CommandName
+    name: str
     payload: Any = None
     update_id: int | None = None
 
@@ -71,19 +88,6 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(problems(exc))
 
 
-def parse_command(name: CommandName, payload: Any) -> Any:
-    """The payload as its command model; raises ValueError with a readable reason."""
-    model = COMMANDS[name]
-    if payload is None:
-        raise ValueError(f"missing payload: send one JSON object for {name!r}")
-    if not isinstance(payload, dict):
-        raise ValueError(f"expected one JSON object for {name!r}, got {type(payload).__name__}")
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise ValueError(_describe(exc)) from None
-
-
 class _Deliveries:
     """An ordered queue of effects carried out by activities, one at a time."""
 
@@ -104,10 +108,14 @@ class _Deliveries:
             try:
                 await _deliver(effect)
             except ActivityError as err:
-                self._on_failure(effect, str(getattr(err.cause, "message", None) or err))
+                self._on_failure(effect, _reason(err))
             finally:
                 self.queue.pop(0)
                 self.busy = False
+
+
+def _reason(err: ActivityError) -> str:
+    return str(getattr(err.cause, "message", None) or err)
 
 
 async def _deliver(effect: Effect) -> None:
@@ -122,17 +130,126 @@ async def _deliver(effect: Effect) -> None:
     )
 
 
+class _Journal:
+    """Writes the case's record to the store: one batch at a time, in order, never giving up.
+
+    Entries wait up to the record's flush delay so that most inbound texts cost no
+    activity; anything that changes who owns the case or its state goes at once.
+    """
+
+    def __init__(self, state: CaseState) -> None:
+        self.state = state
+        self.busy = False
+        self.hurry = False  # the case has closed: write what is there now
+        self.outage_logged = False
+
+    @property
+    def idle(self) -> bool:
+        return not self.busy and not self.state.record.pending
+
+    def _due(self) -> bool:
+        at = self.state.record.flush_at()
+        return at is not None and (self.hurry or at <= workflow.now())
+
+    async def run(self) -> None:
+        record = self.state.record
+        while True:
+            await workflow.wait_condition(lambda: record.pending)
+            at = record.flush_at()
+            if at is not None and not self._due():
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(
+                        self._due,
+                        timeout=max((at - workflow.now()).total_seconds(), 0.001),
+                        timeout_summary="journal flush",
+                    )
+            batch = self.state.journal_batch(workflow.now())
+            if batch is None:
+                continue
+            self.busy = True
+            try:
+                result = await workflow.execute_activity(
+                    "journal_case",
+                    batch,
+                    result_type=JournalResult,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=JOURNAL_ATTEMPT,
+                    retry_policy=JOURNAL_RETRY,
+                    summary=f"journal: {len(batch.messages)} messages, {len(batch.events)} events",
+                )
+            except ActivityError as err:
+                self.busy = False
+                if not self.outage_logged:
+                    self.outage_logged = True
+                    self.state.log(
+                        workflow.now(),
+                        "journal_delayed",
+                        SYSTEM,
+                        reason=f"the case record store is unavailable, retrying: {_reason(err)}",
+                    )
+                await workflow.sleep(JOURNAL_PAUSE, summary="journal retry pause")
+                continue
+            self.busy = False
+            self.outage_logged = False
+            self.state.journalled(batch, result, workflow.now())
+
+
+def _signal_handler(name: str) -> Callable[..., None]:
+    def handler(self: Any, payload: Any = None) -> None:
+        self._inbox.append(Pending(name=name, payload=payload))
+
+    handler.__name__ = f"signal_{name}"
+    return handler
+
+
+def _update_handler(name: str) -> Callable[..., Any]:
+    async def handler(self: Any, payload: Any = None) -> CaseView:
+        return await self._run_update(name, payload)  # type: ignore[no-any-return]
+
+    handler.__name__ = f"update_{name}"
+    return handler
+
+
+def _update_validator(name: str) -> Callable[..., None]:
+    def validate(self: Any, payload: Any = None) -> None:
+        self._validate_update(name, payload)
+
+    validate.__name__ = f"validate_{name}"
+    return validate
+
+
+def _with_commands(cls: type) -> type:
+    """Every command in `domain.commands.COMMANDS` as a signal and an update of the same name.
+
+    Signals are for the Web UI and fire-and-forget callers (a bad payload is recorded
+    as `rejected` in the timeline); updates answer the caller with the new state or
+    the reason for refusing.
+    """
+    for spec in COMMANDS.values():
+        signal = workflow.signal(name=spec.name, description=spec.signal_description)(
+            _signal_handler(spec.name)
+        )
+        setattr(cls, f"signal_{spec.name}", signal)
+        update = workflow.update(name=spec.name, description=spec.update_description)(
+            _update_handler(spec.name)
+        )
+        update.validator(_update_validator(spec.name))
+        setattr(cls, f"update_{spec.name}", update)
+    return cls
+
+
 @workflow.defn(name="CaseWorkflow")
+@_with_commands
 class CaseWorkflow:
     @workflow.init
     def __init__(self, case: dict[str, Any]) -> None:
         # The input is validated here rather than by the data converter: a start that does not
         # validate then fails the case with a clear reason in run(), instead of every task.
-        self._invalid_start: str | None = None
+        self._failed: str | None = None
         try:
             start = CaseStart.model_validate(case)
         except ValidationError as exc:
-            self._invalid_start = _describe(exc)
+            self._failed = f"invalid case input: {_describe(exc)}"
             start = CaseStart.model_construct()  # type: ignore[call-arg]  # never used: run() fails first
         run = start.continued or CaseRun()
         self._case = start.model_copy(update={"continued": None})
@@ -146,31 +263,36 @@ class CaseWorkflow:
         self._published: dict[str, Any] = {}
         self._staff = _Deliveries(self._delivery_failed)
         self._customer = _Deliveries(self._delivery_failed)
+        self._journal: _Journal | None = None
 
     # ----- main loop -----------------------------------------------------------------------
     @workflow.run
     async def run(self, case: dict[str, Any]) -> CaseView:
-        if self._invalid_start is not None:
-            raise ApplicationError(
-                f"invalid case input: {self._invalid_start}",
-                type="InvalidCaseInput",
-                non_retryable=True,
-            )
+        if self._failed is not None:
+            raise ApplicationError(self._failed, type="InvalidCaseInput", non_retryable=True)
         start = self._case
-        deliveries = [asyncio.create_task(q.run()) for q in (self._staff, self._customer)]
+        journal_on = workflow.patched(CASE_JOURNAL)
+        tasks = [asyncio.create_task(q.run()) for q in (self._staff, self._customer)]
         if self._state is None:
-            policy = await workflow.execute_activity(
-                "load_tenant_policy",
-                start.tenant,
-                result_type=TenantPolicy,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-            )
+            try:
+                policy = await workflow.execute_activity(
+                    "load_tenant_policy",
+                    start.tenant,
+                    result_type=TenantPolicy,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+                )
+            except ActivityError as err:
+                self._failed = f"the case could not open: {_reason(err)}"
+                raise
             self._state, effects = CaseState.open(
                 start, policy, workflow.info().first_execution_run_id, workflow.now()
             )
             self._queue(*effects)
         state = self._state
+        if journal_on:
+            self._journal = _Journal(state)
+            tasks.append(asyncio.create_task(self._journal.run()))
         while not state.closed:
             self._drain(state)
             self._queue(*state.tick(workflow.now()))
@@ -178,7 +300,7 @@ class CaseWorkflow:
             if state.closed:
                 break
             if self._should_continue() and self._quiescent():
-                for task in deliveries:
+                for task in tasks:
                     task.cancel()
                 carried = CaseRun(
                     state=state, inbox=self._inbox, continue_after_events=self._continue_after
@@ -207,7 +329,10 @@ class CaseWorkflow:
                     timeout=timeout,
                     timeout_summary="next SLA / acknowledgement deadline",
                 )
-        # Closed: finish what is owed and answer (reject) what still arrives, then end.
+        # Closed: finish what is owed (deliveries, the record), answer (reject) what still
+        # arrives, then end.
+        if self._journal is not None:
+            self._journal.hurry = True
         while True:
             self._drain(state)
             self._publish(state)
@@ -217,12 +342,13 @@ class CaseWorkflow:
                     or (
                         self._staff.idle
                         and self._customer.idle
+                        and (self._journal is None or self._journal.idle)
                         and workflow.all_handlers_finished()
                     )
                 )
             )
             if not self._inbox:
-                return state.view()
+                return views.view(state)
 
     def _arm(self, due: datetime | None) -> None:
         """Have exactly one timer running, for `due`; keep it if `due` has not moved."""
@@ -255,7 +381,7 @@ class CaseWorkflow:
                     state.reject(item.name, str(exc), now, getattr(command, "actor", None))
                     outcome.error = str(exc)
             if item.update_id is not None:
-                outcome.view = state.view()
+                outcome.view = views.view(state)
                 self._outcomes[item.update_id] = outcome
 
     def _queue(self, *effects: Effect) -> None:
@@ -275,15 +401,21 @@ class CaseWorkflow:
         )
 
     def _quiescent(self) -> bool:
+        """Nothing in flight that a new run could not pick up: no update, delivery or write."""
+        journal = self._journal
         return (
             not self._inbox
             and self._staff.idle
             and self._customer.idle
             and workflow.all_handlers_finished()
+            and (
+                journal is None
+                or (not journal.busy and journal.state.record.unwritten_bytes() <= CARRY_BYTES)
+            )
         )
 
     def _publish(self, state: CaseState) -> None:
-        workflow.set_current_details(state.summary())
+        workflow.set_current_details(views.summary(state))
         values: dict[str, Any] = {
             visibility.CASE_STATUS.name: state.status.value,
             visibility.CASE_PRIORITY.name: state.priority.value,
@@ -302,11 +434,8 @@ class CaseWorkflow:
             workflow.upsert_search_attributes(changed)
             self._published = values
 
-    # ----- intake --------------------------------------------------------------------------
-    def _enqueue_signal(self, name: CommandName, payload: Any) -> None:
-        self._inbox.append(Pending(name=name, payload=payload))
-
-    def _validate_update(self, name: CommandName, payload: Any) -> None:
+    # ----- intake: the signal and update handlers come from domain.commands.COMMANDS --------
+    def _validate_update(self, name: str, payload: Any) -> None:
         try:
             command = parse_command(name, payload)
         except ValueError as exc:
@@ -317,7 +446,7 @@ class CaseWorkflow:
             except Rejected as exc:
                 raise ApplicationError(str(exc), type="Rejected", non_retryable=True) from None
 
-    async def _run_update(self, name: CommandName, payload: Any) -> CaseView:
+    async def _run_update(self, name: str, payload: Any) -> CaseView:
         self._next_update_id += 1
         update_id = self._next_update_id
         self._inbox.append(Pending(name=name, payload=payload, update_id=update_id))
@@ -328,186 +457,31 @@ class CaseWorkflow:
         assert outcome.view is not None
         return outcome.view
 
-    # ----- signals: one JSON object each, validated in the loop so rejections are visible --
-    @workflow.signal(
-        name="customer_message",
-        description='A customer message: {"channel": "sms", "text": "...", "provider_message_id": "SM1"}',
-    )
-    def customer_message(self, payload: Any = None) -> None:
-        self._enqueue_signal("customer_message", payload)
-
-    @workflow.signal(
-        name="agent_message",
-        description='An agent replies to the customer: {"agent": "dana", "text": "...", "channel": "sms"}',
-    )
-    def agent_message(self, payload: Any = None) -> None:
-        self._enqueue_signal("agent_message", payload)
-
-    @workflow.signal(
-        name="request_escalation",
-        description='The customer asks for escalation: {"reason": "wants a supervisor"}',
-    )
-    def request_escalation(self, payload: Any = None) -> None:
-        self._enqueue_signal("request_escalation", payload if payload is not None else {})
-
-    @workflow.signal(
-        name="escalate",
-        description='Escalate: {"actor": "sam", "kind": "hierarchical", "to_level": "L3", "reason": "..."} '
-        'or {"actor": "sam", "kind": "functional", "to_team": "billing", "reason": "..."}',
-    )
-    def escalate(self, payload: Any = None) -> None:
-        self._enqueue_signal("escalate", payload)
-
-    @workflow.signal(
-        name="assign",
-        description='Assign an owner: {"actor": "sam", "assignee": "dana", "team": "billing"}',
-    )
-    def assign(self, payload: Any = None) -> None:
-        self._enqueue_signal("assign", payload)
-
-    @workflow.signal(
-        name="acknowledge",
-        description='The escalation owner takes the case (stops the ladder): {"actor": "sam"}',
-    )
-    def acknowledge(self, payload: Any = None) -> None:
-        self._enqueue_signal("acknowledge", payload)
-
-    @workflow.signal(
-        name="set_priority",
-        description='Change priority, recomputes SLA deadlines: {"actor": "sam", "priority": "P1", "reason": "..."}',
-    )
-    def set_priority(self, payload: Any = None) -> None:
-        self._enqueue_signal("set_priority", payload)
-
-    @workflow.signal(
-        name="await_customer",
-        description='Pause SLA clocks until the customer replies: {"actor": "sam"}',
-    )
-    def await_customer(self, payload: Any = None) -> None:
-        self._enqueue_signal("await_customer", payload)
-
-    @workflow.signal(
-        name="resolve",
-        description='Resolve the case: {"actor": "sam", "resolution": "refund issued"}',
-    )
-    def resolve(self, payload: Any = None) -> None:
-        self._enqueue_signal("resolve", payload)
-
-    @workflow.signal(
-        name="reopen", description='Reopen a resolved case: {"actor": "sam", "reason": "..."}'
-    )
-    def reopen(self, payload: Any = None) -> None:
-        self._enqueue_signal("reopen", payload)
-
-    @workflow.signal(name="close", description='Close the case for good: {"actor": "sam"}')
-    def close(self, payload: Any = None) -> None:
-        self._enqueue_signal("close", payload)
-
-    # ----- the same actions as updates, for callers that must know at once ------------------
-    @workflow.update(name="customer_message", description="customer_message, acknowledged")
-    async def customer_message_update(self, payload: Any = None) -> CaseView:
-        return await self._run_update("customer_message", payload)
-
-    @customer_message_update.validator
-    def _v_customer_message(self, payload: Any = None) -> None:
-        self._validate_update("customer_message", payload)
-
-    @workflow.update(name="agent_message", description="agent_message, acknowledged")
-    async def agent_message_update(self, payload: Any = None) -> CaseView:
-        return await self._run_update("agent_message", payload)
-
-    @agent_message_update.validator
-    def _v_agent_message(self, payload: Any = None) -> None:
-        self._validate_update("agent_message", payload)
-
-    @workflow.update(name="request_escalation", description="request_escalation, acknowledged")
-    async def request_escalation_update(self, payload: Any = None) -> CaseView:
-        return await self._run_update("request_escalation", payload or {})
-
-    @request_escalation_update.validator
-    def _v_request_escalation(self, payload: Any = None) -> None:
-        self._validate_update("request_escalation", payload or {})
-
-    @workflow.update(name="escalate", description="escalate, acknowledged")
-    async def escalate_update(self, payload: Any = None) -> CaseView:
-        return await self._run_update("escalate", payload)
-
-    @escalate_update.validator
-    def _v_escalate(self, payload: Any = None) -> None:
-        self._validate_update("escalate", payload)
-
-    @workflow.update(name="assign", description="assign, acknowledged")
-    async def assign_update(self, payload: Any = None) -> CaseView:
-        return await self._run_update("assign", payload)
-
-    @assign_update.validator
-    def _v_assign(self, payload: Any = None) -> None:
-        self._validate_update("assign", payload)
-
-    @workflow.update(name="acknowledge", description="acknowledge, acknowledged")
-    async def acknowledge_update(self, payload: Any = None) -> CaseView:
-        return await self._run_update("acknowledge", payload)
-
-    @acknowledge_update.validator
-    def _v_acknowledge(self, payload: Any = None) -> None:
-        self._validate_update("acknowledge", payload)
-
-    @workflow.update(name="set_priority", description="set_priority, acknowledged")
-    async def set_priority_update(self, payload: Any = None) -> CaseView:
-        return await self._run_update("set_priority", payload)
-
-    @set_priority_update.validator
-    def _v_set_priority(self, payload: Any = None) -> None:
-        self._validate_update("set_priority", payload)
-
-    @workflow.update(name="await_customer", description="await_customer, acknowledged")
-    async def await_customer_update(self, payload: Any = None) -> CaseView:
-        return await self._run_update("await_customer", payload)
-
-    @await_customer_update.validator
-    def _v_await_customer(self, payload: Any = None) -> None:
-        self._validate_update("await_customer", payload)
-
-    @workflow.update(name="resolve", description="resolve, acknowledged")
-    async def resolve_update(self, payload: Any = None) -> CaseView:
-        return await self._run_update("resolve", payload)
-
-    @resolve_update.validator
-    def _v_resolve(self, payload: Any = None) -> None:
-        self._validate_update("resolve", payload)
-
-    @workflow.update(name="reopen", description="reopen, acknowledged")
-    async def reopen_update(self, payload: Any = None) -> CaseView:
-        return await self._run_update("reopen", payload)
-
-    @reopen_update.validator
-    def _v_reopen(self, payload: Any = None) -> None:
-        self._validate_update("reopen", payload)
-
-    @workflow.update(name="close", description="close, acknowledged")
-    async def close_update(self, payload: Any = None) -> CaseView:
-        return await self._run_update("close", payload)
-
-    @close_update.validator
-    def _v_close(self, payload: Any = None) -> None:
-        self._validate_update("close", payload)
-
-    # ----- queries -------------------------------------------------------------------------
+    # ----- queries: bounded answers; the complete record is read from the store ------------
     def _opened(self) -> CaseState:
+        if self._failed is not None:
+            raise ApplicationError(self._failed, type="CaseFailed")
         if self._state is None:
             raise ApplicationError("the case is still opening; ask again in a moment")
         return self._state
 
     @workflow.query(
-        name="state", description="Status, priority, level, team, SLA clocks, escalations"
+        name="state",
+        description="Status, priority, level, owner, SLA clocks, recent escalations and messages",
     )
     def state(self) -> CaseView:
-        return self._opened().view()
+        return views.view(self._opened())
 
-    @workflow.query(name="transcript", description="Every message on every channel, in order")
-    def transcript(self) -> list[TranscriptEntry]:
-        return self._opened().transcript
+    @workflow.query(
+        name="transcript",
+        description="The most recent messages and the total count; the store has every one",
+    )
+    def transcript(self) -> TranscriptWindow:
+        return self._opened().record.transcript()
 
-    @workflow.query(name="timeline", description="The audit log: every event, actor and reason")
-    def timeline(self) -> list[TimelineEvent]:
-        return self._opened().timeline
+    @workflow.query(
+        name="timeline",
+        description="The most recent audit events and the total count; the store has every one",
+    )
+    def timeline(self) -> TimelineWindow:
+        return self._opened().record.timeline()

@@ -7,7 +7,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.delivery import DeliveryActivities
 from activities.outbox import Outbox
 from activities.tenants import TenantActivities
-from domain.case import Notify, ReplyToCustomer
+from domain.effects import Notify, ReplyToCustomer
 from domain.models import Channel, Level
 from domain.tenant import Contact
 

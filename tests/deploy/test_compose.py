@@ -51,8 +51,12 @@ def test_ports_and_database_settings():
 
 def test_worker_is_built_from_this_repo_and_configured_by_environment():
     worker = SERVICES["worker"]
-    assert worker["build"] == "." and worker["command"] == ["escalate", "worker"]
+    assert worker["build"] == "."
+    # The store's migrations are applied before the worker starts, and a failure stops it.
+    assert worker["command"] == ["sh", "-c", "escalate db upgrade && exec escalate worker"]
     env = worker["environment"]
+    assert env["ESCALATE_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert env["ESCALATE_DATABASE_URL"].endswith("@postgresql:5432/escalations")
     assert env["ESCALATE_TEMPORAL_ADDRESS"] == "temporal:7233"
     assert env["ESCALATE_TASK_QUEUE"] == "escalations"
     assert env["ESCALATE_LOG_FORMAT"] == "json"
@@ -68,10 +72,15 @@ def test_the_setup_script_registers_every_case_search_attribute():
         assert f"{key.name}={kinds[key.indexed_value_type.name]}" in script
 
 
+def test_the_records_database_is_created_by_the_schema_job():
+    script = (ROOT / "deploy" / "compose" / "setup-postgres.sh").read_text()
+    assert "--db escalations create" in script
+
+
 def test_the_image_contains_every_package():
     dockerfile = (ROOT / "Dockerfile").read_text()
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
         "packages"
     ]
-    for package in packages:
+    for package in {p.split(".")[0] for p in packages}:
         assert f"COPY {package} {package}" in dockerfile

@@ -1,57 +1,84 @@
-"""The typed client API that backend services use, against the time-skipping server."""
+"""The typed client API that backend services use: the time-skipping server, and the real
+journal writing to a real case record store (SQLite and PostgreSQL)."""
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import Acknowledge, CustomerMessage, Escalate
 from domain.models import Level
+from domain.record import FLUSH_DELAY, PREVIEW_CHARS, digest
+from records.store import CaseStore
 from starters.client import CaseClient
-from tests.workflows.support import STARTED, Recorder, case_input, case_worker, eventually
+from tests.workflows.support import (
+    STARTED,
+    Recorder,
+    case_input,
+    case_worker,
+    eventually,
+    open_case,
+    state,
+)
+
+EMAIL = "Dear support,\n" + "here is the whole story of my broken router. " * 400 + "Thanks."
 
 
-async def test_a_message_for_an_unknown_case_opens_it_once_and_later_ones_append(
-    time_env: WorkflowEnvironment, tenants
+async def test_messages_reach_the_store_whole_in_order_and_once(
+    time_env: WorkflowEnvironment, tenants, store: CaseStore
 ):
-    async with case_worker(time_env.client, Recorder(tenants)) as tq:
-        cases = CaseClient(time_env.client, tq)
+    async with case_worker(time_env.client, Recorder(tenants), store) as tq:
+        cases = CaseClient(time_env.client, tq, store)
         case = case_input(message="(first message goes here)")
         first = CustomerMessage(
             channel="sms", text="My internet is down", provider_message_id="SM-1"
         )
-        await cases.post_customer_message(case, first)
+        assert await cases.post_customer_message(case, first)
         STARTED[tq].append(cases.handle(case.case_id))
         await cases.post_customer_message(case, first)  # a provider retry of the same webhook
         await cases.post_customer_message(
             case, CustomerMessage(channel="sms", text="Still down", provider_message_id="SM-2")
         )
+        # An email over the claim-check limit: stored first, signalled by reference.
         await cases.post_customer_message(
-            case.case_id, CustomerMessage(channel="chat", text="Now on chat")
+            case.case_id, CustomerMessage(channel="email", text=EMAIL, provider_message_id="E-1")
         )
-        transcript = await eventually(
-            lambda: _transcript(cases, case.case_id), lambda t: len(t) == 3
+        await cases.post_customer_message(case.case_id, CustomerMessage(channel="chat", text="Hi"))
+        view = await eventually(
+            lambda: state(cases.handle(case.case_id)), lambda s: s.messages == 4
         )
-    assert [t.text for t in transcript] == ["My internet is down", "Still down", "Now on chat"]
+        await time_env.sleep(FLUSH_DELAY)
+        page = await eventually(
+            lambda: cases.transcript(case.case_id), lambda p: p.total == 4, timeout=15
+        )
+        # Days later the provider retries the first webhook: the store knows it, nothing is sent.
+        assert not await cases.post_customer_message(case.case_id, first)
+        window = await cases.recent_transcript(case.case_id)
 
-
-async def _transcript(cases: CaseClient, case_id: str):
-    try:
-        return await cases.transcript(case_id)
-    except Exception:  # still opening
-        return []
+    assert [m.text for m in page.entries] == ["My internet is down", "Still down", EMAIL, "Hi"]
+    assert [m.seq for m in page.entries] == [1, 2, 3, 4]
+    email = page.entries[2]
+    assert email.body is not None and email.body.sha256 == digest(EMAIL)
+    # The case itself only ever held the preview.
+    held = next(m for m in view.last_messages if m.seq == 3)
+    assert len(held.text) <= PREVIEW_CHARS and held.body == email.body
+    assert window.total == 4
 
 
 async def test_open_is_idempotent_and_act_returns_the_new_state_or_the_reason(
-    time_env: WorkflowEnvironment, tenants
+    time_env: WorkflowEnvironment, tenants, store: CaseStore
 ):
-    async with case_worker(time_env.client, Recorder(tenants)) as tq:
-        cases = CaseClient(time_env.client, tq)
+    async with case_worker(time_env.client, Recorder(tenants), store) as tq:
+        cases = CaseClient(time_env.client, tq, store)
         case = case_input()
         handle = await cases.open_case(case)
         STARTED[tq].append(handle)
         again = await cases.open_case(case)
         assert again.result_run_id == handle.result_run_id
-        await eventually(lambda: _transcript(cases, case.case_id), lambda t: len(t) == 1)
+        await eventually(lambda: state(handle), lambda s: s.messages == 1)
         view = await cases.act(
             case.case_id, Escalate(actor="sam", kind="hierarchical", reason="angry customer")
         )
@@ -59,9 +86,25 @@ async def test_open_is_idempotent_and_act_returns_the_new_state_or_the_reason(
         await cases.act(case.case_id, Acknowledge(actor="sam"))
         with pytest.raises(WorkflowUpdateFailedError):
             await cases.act(case.case_id, Acknowledge(actor="sam"))
-        timeline = await cases.timeline(case.case_id)
+        # Ownership changes are written at once, not after the flush delay.
+        timeline = await eventually(
+            lambda: cases.timeline(case.case_id),
+            lambda p: any(e.type == "acknowledged" for e in p.events),
+        )
+        summary = await cases.record_summary(case.case_id)
     # A validator rejection answers the caller and leaves no trace in the case's history.
-    assert [e.type for e in timeline if e.type in ("escalated", "acknowledged", "rejected")] == [
-        "escalated",
-        "acknowledged",
-    ]
+    types = [e.type for e in timeline.events if e.type in ("escalated", "acknowledged", "rejected")]
+    assert types == ["escalated", "acknowledged"]
+    assert summary is not None and summary.level == 2 and summary.assignee == "sam"
+
+
+async def test_a_case_that_failed_to_open_says_why_when_asked(
+    time_env: WorkflowEnvironment, tenants
+):
+    async with case_worker(time_env.client, Recorder(tenants)) as tq:
+        handle = await open_case(time_env.client, tq, case_input(tenant="no-such-tenant"))
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+        assert "unknown tenant" in str(failed.value.cause.cause)
+        with pytest.raises(WorkflowQueryFailedError, match="could not open: unknown tenant"):
+            await state(handle)

@@ -16,11 +16,22 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
-from domain.case import CaseView, Notify, ReplyToCustomer
+from activities.journal import JournalActivities
+from domain.effects import Notify, ReplyToCustomer
 from domain.models import CaseInput
+from domain.record import (
+    JournalBatch,
+    JournalResult,
+    TimelineEvent,
+    TimelineWindow,
+    TranscriptEntry,
+    TranscriptWindow,
+)
 from domain.tenant import TenantConfig, TenantPolicy, resolve
+from domain.views import CaseView
+from records.store import CaseStore
 from tests.conftest import TENANTS_DIR
-from workers.worker import workflow_runner
+from workers.sandbox import workflow_runner
 from workflows.case import CaseRun, CaseStart, CaseWorkflow
 
 T = TypeVar("T")
@@ -47,6 +58,12 @@ class Recorder:
     notices: list[Notify] = field(default_factory=list)
     replies: list[ReplyToCustomer] = field(default_factory=list)
     fail_customer: bool = False
+    # The journal's store: keyed by (case, seq) like the real one, so a retry changes nothing.
+    messages: dict[tuple[str, int], TranscriptEntry] = field(default_factory=dict)
+    events: dict[tuple[str, int], TimelineEvent] = field(default_factory=dict)
+    batches: list[JournalBatch] = field(default_factory=list)
+    store_down: bool = False
+    refused_writes: int = 0
 
     @activity.defn(name="load_tenant_policy")
     async def load_tenant_policy(self, tenant: str) -> TenantPolicy:
@@ -70,6 +87,27 @@ class Recorder:
         self.replies.append(message)
         return True
 
+    @activity.defn(name="journal_case")
+    async def journal_case(self, batch: JournalBatch) -> JournalResult:
+        if self.store_down:
+            self.refused_writes += 1
+            raise ApplicationError("database is locked", type="StoreUnavailable")
+        self.batches.append(batch)
+        result = JournalResult()
+        for m in batch.messages:
+            if self.messages.setdefault((batch.case_id, m.seq), m) is m:
+                result.messages_written += 1
+        for e in batch.events:
+            if self.events.setdefault((batch.case_id, e.seq), e) is e:
+                result.events_written += 1
+        return result
+
+    def stored_messages(self, case_id: str) -> list[TranscriptEntry]:
+        return [m for (c, _), m in sorted(self.messages.items()) if c == case_id]
+
+    def stored_events(self, case_id: str) -> list[TimelineEvent]:
+        return [e for (c, _), e in sorted(self.events.items()) if c == case_id]
+
     def kinds(self) -> list[str]:
         return [n.kind for n in self.notices]
 
@@ -87,10 +125,14 @@ FIRST_RUN: dict[str, str] = {}
 
 
 @asynccontextmanager
-async def case_worker(client: Client, recorder: Recorder) -> AsyncIterator[str]:
+async def case_worker(
+    client: Client, recorder: Recorder, store: CaseStore | None = None
+) -> AsyncIterator[str]:
     """A worker on a fresh task queue; cases still running at the end are terminated,
-    so their timers cannot hold up time skipping for the next test."""
+    so their timers cannot hold up time skipping for the next test. With `store`, the
+    real journal activity writes to it instead of the recorder's dictionary."""
     task_queue = f"cases-{uuid.uuid4()}"
+    journal = JournalActivities(store).journal_case if store else recorder.journal_case
     STARTED[task_queue] = []
     try:
         async with Worker(
@@ -102,6 +144,7 @@ async def case_worker(client: Client, recorder: Recorder) -> AsyncIterator[str]:
                 recorder.load_tenant_policy,
                 recorder.notify_escalation,
                 recorder.send_customer_message,
+                journal,
             ],
         ):
             yield task_queue
@@ -172,3 +215,14 @@ async def eventually(
 
 async def state(handle: WorkflowHandle[Any, Any]) -> CaseView:
     return await handle.query("state", result_type=CaseView, rpc_timeout=timedelta(seconds=2))
+
+
+async def timeline(handle: WorkflowHandle[Any, Any]) -> list[TimelineEvent]:
+    """The case's recent events (its window; the store has them all)."""
+    window = await handle.query("timeline", result_type=TimelineWindow)
+    return window.events
+
+
+async def transcript(handle: WorkflowHandle[Any, Any]) -> list[TranscriptEntry]:
+    window = await handle.query("transcript", result_type=TranscriptWindow)
+    return window.entries

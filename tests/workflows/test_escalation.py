@@ -4,9 +4,17 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from domain.case import CaseView
 from domain.models import EscalationType, Level
-from tests.workflows.support import Recorder, case_input, case_worker, eventually, open_case, state
+from domain.views import CaseView
+from tests.workflows.support import (
+    Recorder,
+    case_input,
+    case_worker,
+    eventually,
+    open_case,
+    state,
+    timeline,
+)
 
 
 async def test_acknowledgement_ladder_climbs_l1_to_l4_then_reminds_with_backoff(
@@ -174,11 +182,9 @@ async def test_every_escalation_is_logged_with_type_actor_reason_and_time(
             {"actor": "sam", "kind": "hierarchical", "reason": "needs a refund approval"},
         )
         await eventually(lambda: state(handle), lambda s: s.level == Level.L2)
-        from domain.models import TimelineEvent
-
-        timeline = await handle.query("timeline", result_type=list[TimelineEvent])
+        events = await timeline(handle)
         await recorder.delivered(lambda r: len(r.notices) == 1)
-    escalated = [e for e in timeline if e.type == "escalated"]
+    escalated = [e for e in events if e.type == "escalated"]
     assert len(escalated) == 1
     event = escalated[0]
     assert event.actor == "sam" and event.reason == "needs a refund approval"

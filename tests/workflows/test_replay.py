@@ -1,9 +1,10 @@
 """Determinism: recorded case histories replay against today's CaseWorkflow.
 
-`tests/histories/*.json` are recorded from today's code (`make histories` re-records them);
-`tests/histories/v1/` holds histories from before the `keep-deadline-timer` patch, which
-running cases may still have: a change that alters commands must keep them replaying
-(workflow.patched), and its histories are kept in a folder of their own.
+`tests/histories/*.json` are recorded from today's code (`make histories` re-records them).
+Older folders hold histories that running cases may still have, and must keep replaying
+(a change that alters commands goes behind `workflow.patched`):
+`v1/` from before the `keep-deadline-timer` patch, `v2/` from before `case-journal`
+(when the workflow kept its whole transcript and wrote no record to the store).
 """
 
 import json
@@ -18,7 +19,7 @@ from temporalio.worker import Replayer
 
 from tests.workflows.scenarios import SCENARIOS
 from tests.workflows.support import FIRST_RUN, Recorder, case_worker
-from workers.worker import workflow_runner
+from workers.sandbox import workflow_runner
 from workflows.case import CaseWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"

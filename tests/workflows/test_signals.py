@@ -6,14 +6,19 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.case import CaseView
-from domain.models import Level, TimelineEvent, TranscriptEntry
-from tests.workflows.support import Recorder, case_input, case_worker, eventually, open_case, state
+from domain.models import Level
+from domain.views import CaseView
+from tests.workflows.support import (
+    Recorder,
+    case_input,
+    case_worker,
+    eventually,
+    open_case,
+    state,
+    timeline,
+    transcript,
+)
 from workflows import visibility
-
-
-async def timeline(handle) -> list[TimelineEvent]:
-    return await handle.query("timeline", result_type=list[TimelineEvent])
 
 
 async def test_malformed_ui_signals_are_rejected_visibly_and_the_case_keeps_running(
@@ -119,16 +124,16 @@ async def test_customer_messages_are_idempotent_and_cross_channel_in_one_transcr
             {"channel": "chat", "text": "I'm in the chat now", "provider_message_id": "CH1"},
         )
         view = await eventually(lambda: state(handle), lambda s: s.messages == 4)
-        transcript = await handle.query("transcript", result_type=list[TranscriptEntry])
+        messages = await transcript(handle)
         desc = await handle.describe()
         await recorder.delivered(lambda r: any(m.channel == "chat" for m in r.replies))
-    assert [(t.author, t.channel) for t in transcript] == [
+    assert [(t.author, t.channel) for t in messages] == [
         ("customer", "sms"),
         ("customer", "sms"),
         ("agent", "chat"),
         ("customer", "chat"),
     ]
-    assert [t.seq for t in transcript] == [1, 2, 3, 4]
+    assert [t.seq for t in messages] == [1, 2, 3, 4]
     assert view.channel == "chat"
     sa = desc.typed_search_attributes
     assert sa.get(visibility.CASE_CHANNEL) == "chat"

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from domain.case import CaseView
-from domain.models import EscalationType, Level, TimelineEvent
+from domain.models import EscalationType, Level
+from domain.views import CaseView
 from tests.workflows.support import (
     Recorder,
     case_input,
@@ -15,6 +15,7 @@ from tests.workflows.support import (
     open_case,
     state,
     tenant_variant,
+    timeline,
 )
 
 DAY_247 = tenant_variant(
@@ -66,12 +67,12 @@ async def test_warning_at_configured_share_then_breach(time_env: WorkflowEnviron
         assert not warned.sla_breached
         await time_env.sleep(timedelta(minutes=4))
         breached = await eventually(lambda: state(handle), lambda s: s.sla_breached)
-        timeline = await handle.query("timeline", result_type=list[TimelineEvent])
+        events = await timeline(handle)
         await recorder.delivered(lambda r: "sla_warning" in r.kinds())
 
-    types = [e.type for e in timeline]
+    types = [e.type for e in events]
     assert types.index("sla_warning") < types.index("sla_breached")
-    warning = next(e for e in timeline if e.type == "sla_warning")
+    warning = next(e for e in events if e.type == "sla_warning")
     assert warning.at - breached.opened_at >= timedelta(minutes=11, seconds=15)
     assert "sla_warning" in recorder.kinds()
 
@@ -121,8 +122,8 @@ async def test_await_customer_pauses_clocks_and_a_reply_resumes_them_with_time_l
         remaining = first.deadline - resumed.escalations[-1].at if resumed.escalations else None
         assert remaining is None
         # 10 of 24 hours were used before the pause: 14 are left from the moment of the reply.
-        timeline = await handle.query("timeline", result_type=list[TimelineEvent])
-        replied_at = next(e.at for e in timeline if e.type == "customer_replied")
+        events = await timeline(handle)
+        replied_at = next(e.at for e in events if e.type == "customer_replied")
         assert abs((first.deadline - replied_at) - timedelta(hours=14)) < timedelta(seconds=5)
         assert now  # keeps linters quiet about the bound above
 

@@ -1,0 +1,80 @@
+"""Messages in and out: what a customer's message or an agent's reply does to a case."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from domain import clocks, effects, escalation
+from domain.commands import AgentMessage, CustomerMessage
+from domain.effects import Effect
+from domain.models import Author, CaseStatus
+from domain.record import TranscriptEntry
+from domain.sla import ClockKind
+from domain.triggers import escalation_keyword
+
+if TYPE_CHECKING:
+    from domain.case import CaseState
+
+SYSTEM = "system"
+
+
+def customer_wrote(
+    case: "CaseState", msg: CustomerMessage, now: datetime, opening: bool = False
+) -> list[Effect]:
+    """Record the message, resume what waited on the customer, honour an escalation keyword."""
+    if not opening and msg.provider_message_id and case.record.seen(msg.provider_message_id):
+        return []  # a provider retry of a message the case already has
+    out: list[Effect] = []
+    if not opening and case.status is CaseStatus.RESOLVED:
+        out += case.reopen(SYSTEM, "the customer wrote after resolution", now)
+    case.record.add_message(
+        TranscriptEntry(
+            seq=0,
+            at=now,
+            author=Author.CUSTOMER,
+            who=case.customer.id,
+            channel=msg.channel,
+            text=msg.text,
+            media_count=msg.media_count,
+            provider_message_id=msg.provider_message_id,
+            body=msg.body,
+        )
+    )
+    if msg.channel is not case.channel:
+        case.log(
+            now,
+            "channel_changed",
+            "customer",
+            detail={"from": case.channel.value, "to": msg.channel.value},
+        )
+        case.channel = msg.channel
+    if case.status is CaseStatus.AWAITING_CUSTOMER:
+        case.status = CaseStatus.OPEN
+        clocks.resume_all(case, now)
+        case.log(now, "customer_replied", "customer", reason="SLA clocks resumed")
+    if case.first_response_at is not None:
+        current = case.clocks.get(ClockKind.NEXT_RESPONSE)
+        if current is None or current.stopped:
+            clocks.start(case, ClockKind.NEXT_RESPONSE, now)
+    # A claim-checked body is judged on its preview: the workflow never loads the body.
+    keyword = escalation_keyword(msg.text, case.matrix.keywords)
+    if keyword is not None:
+        out += escalation.customer_asked(
+            case, now, f"the customer wrote {keyword!r}", source="keyword"
+        )
+    return out
+
+
+def agent_wrote(case: "CaseState", msg: AgentMessage, now: datetime) -> list[Effect]:
+    """Record the reply, meet the response clocks, send it to the customer."""
+    channel = msg.channel or case.channel
+    case.record.add_message(
+        TranscriptEntry(
+            seq=0, at=now, author=Author.AGENT, who=msg.agent, channel=channel, text=msg.text
+        )
+    )
+    clocks.met_by_reply(case, msg.agent, now)
+    if case.first_response_at is None:
+        case.first_response_at = now
+    if case.assignee is None:
+        case.assignee = msg.agent
+    return [effects.reply(case, channel, msg.text)]

@@ -1,0 +1,106 @@
+"""What a case asks the world to do: notify staff, reply to the customer.
+
+The case decides; activities carry these out. Each effect has a key derived from
+the case (never random), so a retried delivery is recognised as the same one.
+"""
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel
+
+from domain import matrix as routing
+from domain.models import Channel, Level
+from domain.templates import render
+from domain.tenant import Contact
+
+if TYPE_CHECKING:
+    from domain.case import CaseState
+
+NoticeKind = Literal["escalation", "ack_reminder", "sla_warning", "sla_breach"]
+
+
+class Notify(BaseModel):
+    """Tell staff about the case (escalation, reminder, SLA warning or breach)."""
+
+    type: Literal["notify"] = "notify"
+    key: str
+    kind: NoticeKind
+    case_id: str
+    tenant: str
+    level: Level
+    team: str | None
+    recipients: list[Contact]
+    text: str
+
+
+class ReplyToCustomer(BaseModel):
+    """Send the customer a message on their channel."""
+
+    type: Literal["reply"] = "reply"
+    key: str
+    case_id: str
+    tenant: str
+    channel: Channel
+    to: str | None
+    text: str
+
+
+Effect = Notify | ReplyToCustomer
+
+
+def _key(case: "CaseState") -> str:
+    case.effect_seq += 1
+    return f"{case.case_id}:{case.origin[:12]}:{case.effect_seq}"
+
+
+def _fields(case: "CaseState", extra: dict[str, str]) -> dict[str, object]:
+    config = case.policy.config
+    team = config.escalation.teams.get(case.team)
+    return {
+        "brand": config.name,
+        "case_id": case.case_id,
+        "level": case.level.label,
+        "level_title": config.escalation.levels[case.level].title,
+        "team": case.team,
+        "team_title": team.title if team else case.team,
+        "priority": case.priority.value,
+        "customer_name": case.customer.name,
+        **extra,
+    }
+
+
+def text(case: "CaseState", template: str, **extra: str) -> str:
+    """The tenant's template `template`, filled in for this case."""
+    return render(case.policy.config.template(template), _fields(case, extra))
+
+
+def notify(case: "CaseState", kind: NoticeKind, template: str, **extra: str) -> Notify:
+    """Notify the contacts of the case's current level (and team) with a tenant template."""
+    return Notify(
+        key=_key(case),
+        kind=kind,
+        case_id=case.case_id,
+        tenant=case.tenant,
+        level=case.level,
+        team=case.team,
+        recipients=routing.contacts_for(case.matrix, case.level, case.team),
+        text=text(case, template, **extra),
+    )
+
+
+def reply(case: "CaseState", channel: Channel, message: str) -> ReplyToCustomer:
+    """Send `message` to the customer's address on `channel`."""
+    to = {
+        Channel.SMS: case.customer.phone,
+        Channel.VOICE: case.customer.phone,
+        Channel.EMAIL: case.customer.email,
+        Channel.CHAT: case.customer.id,
+    }[channel]
+    return ReplyToCustomer(
+        key=_key(case),
+        case_id=case.case_id,
+        tenant=case.tenant,
+        channel=channel,
+        to=to,
+        text=message,
+    )

@@ -1,0 +1,1 @@
+"""The case record store: every message and event of every case, in SQL (no Temporal here)."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the case record store (run through records.migrate)."""

@@ -1,0 +1,127 @@
+"""The store's tables. Alembic migrations (records/migrations) create and evolve them."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} for the case record store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(128), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("customer_id", String(128)),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("priority", String(4), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("assignee", String(128)),
+    Column("sla_breached", Boolean, nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("first_response_at", UtcDateTime),
+    Column("resolved_at", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+    Column("messages", Integer, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("escalations", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # messages + events of the snapshot: an older snapshot never overwrites a newer one
+    Column("journal_version", Integer, nullable=False),
+    Column("erased_at", UtcDateTime),
+    Index(None, "tenant", "customer_id"),
+    Index(None, "tenant", "opened_at"),
+)
+
+case_messages = Table(
+    "case_messages",
+    metadata,
+    Column("case_id", String(128), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("author", String(16), nullable=False),
+    Column("who", String(128), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("text", Text),
+    Column("body_ref", String(200)),
+    Column("body_sha256", String(64)),
+    Column("body_bytes", Integer),
+    Column("media_count", Integer, nullable=False, default=0),
+    Column("provider_message_id", String(128)),
+    Column("erased", Boolean, nullable=False, default=False),
+    PrimaryKeyConstraint("case_id", "seq"),
+    # The last guard against a provider retry that arrives after the case forgot the id.
+    UniqueConstraint("case_id", "provider_message_id"),
+    Index(None, "case_id", "at"),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("case_id", String(128), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("reason", Text),
+    Column("detail", JSON, nullable=False),
+    PrimaryKeyConstraint("case_id", "seq"),
+    Index(None, "case_id", "at"),
+)
+
+message_bodies = Table(
+    "message_bodies",
+    metadata,
+    Column("case_id", String(128), nullable=False),
+    Column("ref", String(200), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("case_id", "ref"),
+)
