@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -38,7 +38,7 @@ from activities.outbox import Outbox
 from activities.tenants import TenantActivities, load_directory
 from bench.payloads import PayloadSizes
 from bench.workflows import BareInbox
-from domain.commands import CustomerMessage
+from domain.commands import InboundMessage
 from domain.models import CaseInput, Channel
 from domain.record import TranscriptWindow
 from records import migrate
@@ -57,18 +57,18 @@ SMS = "My router keeps dropping the connection every evening around eight. " * 5
 EMAIL = "Please find the full diagnostic log of the router below.\n" + "log line " * 5_600
 
 
-def messages(n: int, email_every: int, dup_every: int) -> list[CustomerMessage]:
+def messages(n: int, email_every: int, dup_every: int) -> list[InboundMessage]:
     out = []
     for i in range(n):
         if email_every and i % email_every == email_every - 1:
             out.append(
-                CustomerMessage(
+                InboundMessage(
                     channel=Channel.EMAIL, text=f"{i} {EMAIL}", provider_message_id=f"E{i}"
                 )
             )
         else:
             out.append(
-                CustomerMessage(channel=Channel.SMS, text=f"{i} {SMS}", provider_message_id=f"S{i}")
+                InboundMessage(channel=Channel.SMS, text=f"{i} {SMS}", provider_message_id=f"S{i}")
             )
         if dup_every and i % dup_every == dup_every - 1:
             out.append(out[-1])  # a provider retry of the same message
@@ -90,9 +90,13 @@ async def send_all(items: list[Any], send: Any) -> float:
 async def wait_for(probe: Any, check: Any, timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while True:
-        value = await probe()
-        if check(value):
-            return value
+        try:
+            value = await probe()
+        except WorkflowQueryFailedError as exc:  # the case is still opening
+            value = exc
+        else:
+            if check(value):
+                return value
         if time.monotonic() > deadline:
             raise TimeoutError(f"not reached within {timeout}s: {value!r}")
         await asyncio.sleep(0.2)

@@ -2,7 +2,7 @@
 
 Opens N cases on a real Temporal dev server (started here, on 127.0.0.1) whose
 first-response deadlines fall in a short real-time window, with a real worker in
-this process and the real SQLite outbox. Reports p50/p99/max of
+this process and the real SQLite outbox and case record store. Reports p50/p99/max of
 (breach escalation recorded - deadline) and (staff notified - deadline), and case
 throughput against a bare workflow that only sleeps until the same kind of deadline,
 measured in the same run. Prints a table and writes JSON to bench/results/.
@@ -27,12 +27,15 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.delivery import DeliveryActivities
+from activities.journal import JournalActivities
 from activities.outbox import Outbox
 from activities.tenants import TenantActivities
 from bench.workflows import BareTimer
 from domain.models import CaseInput
 from domain.tenant import TenantConfig
 from domain.views import CaseView
+from records import migrate
+from records.store import CaseStore, sqlite_url
 from service import logs
 from starters.client import CaseClient
 from starters.dev import tool
@@ -182,6 +185,9 @@ async def main(n: int, target_seconds: int, order: str = "bare-first") -> dict[s
         )
         outbox = Outbox(Path(tmp) / "outbox.sqlite3")
         delivery = DeliveryActivities(outbox)
+        records_url = sqlite_url(Path(tmp) / "records.sqlite3")
+        migrate.upgrade(records_url)
+        journal = JournalActivities(CaseStore(records_url))
         tenants = TenantActivities({"bench": bench_tenant(target)})
         async with (
             env,
@@ -193,6 +199,7 @@ async def main(n: int, target_seconds: int, order: str = "bare-first") -> dict[s
                     tenants.load_tenant_policy,
                     delivery.notify_escalation,
                     delivery.send_customer_message,
+                    journal.journal_case,
                 ],
                 workflow_runner=workflow_runner(),
                 max_concurrent_workflow_tasks=200,

@@ -41,6 +41,21 @@ class CustomerMessage(Strict):
         return self
 
 
+# What a backend service may hand the client API in one message; over CLAIM_CHECK_BYTES the
+# client stores the body first and the case gets a reference (signals carry at most 20,000).
+MAX_BODY_CHARS = 2_000_000
+
+
+class InboundMessage(Strict):
+    """A customer message as a backend service hands it to the client API (any length)."""
+
+    channel: Channel
+    text: str = Field(default="", max_length=MAX_BODY_CHARS)
+    media_count: int = Field(default=0, ge=0, le=50)
+    provider_message_id: str | None = Field(default=None, max_length=128)
+    sent_at: datetime | None = None
+
+
 class AgentMessage(Strict):
     agent: Actor
     text: Text

@@ -8,8 +8,9 @@ batches; once the store has them, only the window remains.
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from domain.models import Author, Channel
 from domain.models import BodyRef as BodyRef  # part of the record's vocabulary
@@ -43,6 +44,7 @@ URGENT_EVENTS = frozenset(
         "closed",
         "sla_breached",
         "delivery_failed",
+        "rejected",  # a supervisor who sent a bad signal looks for the reason at once
     }
 )
 _ENTRY_OVERHEAD = 320  # bytes of JSON around an entry's text
@@ -127,6 +129,11 @@ class JournalResult(BaseModel):
     )
 
 
+def _urgent_message(entry: TranscriptEntry) -> bool:
+    """Agents' replies and live chat are read from the store at once."""
+    return entry.author is not Author.CUSTOMER or entry.channel is Channel.CHAT
+
+
 class TranscriptWindow(BaseModel):
     """What the `transcript` query answers: the recent messages and how many there are."""
 
@@ -140,7 +147,11 @@ class TimelineWindow(BaseModel):
 
 
 class CaseRecord(BaseModel):
-    """Counters, windows and the journal's backlog: bounded whatever the case's age."""
+    """Counters, windows and the journal's backlog: bounded whatever the case's age.
+
+    The backlog's size and urgency are kept as running totals: the workflow asks for
+    them in wait conditions, many times per task, so they must not cost a scan.
+    """
 
     messages: int = 0
     events: int = 0
@@ -150,10 +161,31 @@ class CaseRecord(BaseModel):
     unwritten_messages: list[TranscriptEntry] = Field(default_factory=list)
     unwritten_events: list[TimelineEvent] = Field(default_factory=list)
     duplicates_dropped: int = 0
+    _unwritten_bytes: int = PrivateAttr(default=0)
+    _urgent: bool = PrivateAttr(default=False)
+    _unwritten_ids: set[str] = PrivateAttr(default_factory=set)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._recount()
+
+    def _recount(self) -> None:
+        self._unwritten_bytes = sum(m.size() for m in self.unwritten_messages) + sum(
+            e.size() for e in self.unwritten_events
+        )
+        self._urgent = any(_urgent_message(m) for m in self.unwritten_messages) or any(
+            e.type in URGENT_EVENTS for e in self.unwritten_events
+        )
+        self._unwritten_ids = {
+            m.provider_message_id for m in self.unwritten_messages if m.provider_message_id
+        }
 
     # ----- writing --------------------------------------------------------------------------
     def seen(self, provider_message_id: str) -> bool:
-        return provider_message_id in self.recent_provider_ids
+        """A recent id, or one not yet in the store (whose unique key guards the older ones)."""
+        return (
+            provider_message_id in self._unwritten_ids
+            or provider_message_id in self.recent_provider_ids
+        )
 
     def remember(self, provider_message_id: str) -> None:
         self.recent_provider_ids.append(provider_message_id)
@@ -164,6 +196,10 @@ class CaseRecord(BaseModel):
         self.messages += 1
         entry = entry.model_copy(update={"seq": self.messages})
         self.unwritten_messages.append(entry)
+        self._unwritten_bytes += entry.size()
+        self._urgent = self._urgent or _urgent_message(entry)
+        if entry.provider_message_id:
+            self._unwritten_ids.add(entry.provider_message_id)
         shown = entry
         if len(entry.text) > PREVIEW_CHARS:
             shown = entry.model_copy(update={"text": preview(entry.text), "truncated": True})
@@ -177,6 +213,8 @@ class CaseRecord(BaseModel):
         self.events += 1
         event = event.model_copy(update={"seq": self.events})
         self.unwritten_events.append(event)
+        self._unwritten_bytes += event.size()
+        self._urgent = self._urgent or event.type in URGENT_EVENTS
         self.recent_events.append(event)
         del self.recent_events[:-WINDOW_EVENTS]
         return event
@@ -187,9 +225,7 @@ class CaseRecord(BaseModel):
         return bool(self.unwritten_messages or self.unwritten_events)
 
     def unwritten_bytes(self) -> int:
-        return sum(m.size() for m in self.unwritten_messages) + sum(
-            e.size() for e in self.unwritten_events
-        )
+        return self._unwritten_bytes
 
     def flush_at(self) -> datetime | None:
         """When the journal should write next: None if nothing waits."""
@@ -199,13 +235,9 @@ class CaseRecord(BaseModel):
             [m.at for m in self.unwritten_messages[:1]] + [e.at for e in self.unwritten_events[:1]]
         )
         urgent = (
-            len(self.unwritten_messages) + len(self.unwritten_events) >= FLUSH_ENTRIES
-            or self.unwritten_bytes() >= FLUSH_BYTES
-            or any(e.type in URGENT_EVENTS for e in self.unwritten_events)
-            or any(
-                m.author is not Author.CUSTOMER or m.channel is Channel.CHAT
-                for m in self.unwritten_messages
-            )
+            self._urgent
+            or len(self.unwritten_messages) + len(self.unwritten_events) >= FLUSH_ENTRIES
+            or self._unwritten_bytes >= FLUSH_BYTES
         )
         return oldest if urgent else oldest + FLUSH_DELAY
 
@@ -242,6 +274,7 @@ class CaseRecord(BaseModel):
         self.unwritten_messages = [m for m in self.unwritten_messages if m.seq > messages_through]
         self.unwritten_events = [e for e in self.unwritten_events if e.seq > events_through]
         self.duplicates_dropped += len(duplicates)
+        self._recount()
 
     # ----- reading --------------------------------------------------------------------------
     def transcript(self) -> TranscriptWindow:

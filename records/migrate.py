@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from records.store import connect, unavailable_as_retryable
+from records.store import open_engine, unavailable_as_retryable, write_transaction
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 # Any constant works; it keeps two workers starting together from migrating at once.
@@ -21,7 +21,8 @@ class SchemaOutOfDate(RuntimeError):
 
 def _config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(SCRIPTS))
+    # Options pass through configparser interpolation, which reads `%` as a reference.
+    config.set_main_option("script_location", str(SCRIPTS).replace("%", "%%"))
     return config
 
 
@@ -32,7 +33,7 @@ def head() -> str:
 
 
 def current(url: str) -> str | None:
-    engine = connect(url)
+    engine = open_engine(url)
     try:
         with unavailable_as_retryable(), engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
@@ -42,9 +43,11 @@ def current(url: str) -> str | None:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the store to `revision`; safe to run again and from several processes."""
-    engine = connect(url)
+    engine = open_engine(url)
     try:
-        with unavailable_as_retryable(), engine.begin() as conn:
+        # One transaction, taken under a lock: the schema changes whole or not at all, and
+        # a second process waits, then finds it current (SQLite: BEGIN IMMEDIATE).
+        with write_transaction(engine) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
             config = _config()

@@ -5,16 +5,19 @@ Writes come from the journal activity, in batches keyed by case and sequence num
 the pages and reports. Synchronous: callers run it in a thread.
 """
 
-from collections.abc import Iterator, Sequence
+import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     Row,
+    Select,
     Table,
     and_,
     create_engine,
@@ -25,9 +28,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from domain.models import Author, BodyRef, Channel
 from domain.record import (
@@ -44,6 +47,17 @@ from domain.record import (
 from records.schema import case_events, case_messages, cases, message_bodies
 
 ERASED = "erased"
+# An address that drops packets would otherwise hold a connect for the OS's TCP timeout.
+PG_CONNECT_TIMEOUT = 10
+
+# SQLite primary result codes that mean "the file cannot be used right now", not a bug:
+# BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL. A missing table or bad SQL is
+# SQLITE_ERROR (1), which sqlite3 also raises as OperationalError.
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 8, 10, 13, 14, 15})
+# SQLSTATE classes: connection exception, insufficient resources, operator intervention
+# (shutdown, restart), system error; and codes a retry resolves.
+_PG_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
+_PG_RETRYABLE = frozenset({"40001", "40P01", "55P03"})  # serialization, deadlock, lock timeout
 
 
 class StoreUnavailable(Exception):
@@ -57,17 +71,23 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
-def connect(url: str, busy_timeout: float = 30.0) -> Engine:
+def open_engine(url: str, busy_timeout: float = 30.0) -> Engine:
     """An engine for `url`: SQLite in WAL mode with a busy timeout, or pooled PostgreSQL."""
     parsed = make_url(url)
+    # Failed statements' parameters are customers' messages: keep them out of errors and logs.
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        connect_args = (
+            {} if "connect_timeout" in parsed.query else {"connect_timeout": PG_CONNECT_TIMEOUT}
+        )
+        return create_engine(
+            url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args
+        )
     if parsed.database and parsed.database != ":memory:":
         try:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreUnavailable(f"cannot create the store's directory: {exc}") from exc
-    engine = create_engine(url, connect_args={"timeout": busy_timeout})
+    engine = create_engine(url, hide_parameters=True, connect_args={"timeout": busy_timeout})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -80,27 +100,49 @@ def connect(url: str, busy_timeout: float = 30.0) -> Engine:
     return engine
 
 
+def _unavailable(exc: sa_exc.DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc.orig, sqlite3.Error):
+        return exc.orig.sqlite_errorcode & 0xFF in _SQLITE_UNAVAILABLE
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is None:  # the client library's own failure: refused, reset, closed
+        return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return sqlstate[:2] in _PG_UNAVAILABLE_CLASSES or sqlstate in _PG_RETRYABLE
+
+
 @contextmanager
 def unavailable_as_retryable() -> Iterator[None]:
     """Turn "the database is not there right now" into StoreUnavailable; let bugs through."""
     try:
         yield
-    except (OperationalError, InterfaceError) as exc:
-        raise StoreUnavailable(_first_line(exc)) from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise StoreUnavailable(_first_line(exc)) from exc
-        raise
+    except sa_exc.DBAPIError as exc:
+        if not _unavailable(exc):
+            raise
+        message = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise StoreUnavailable(message) from exc
+    except sa_exc.TimeoutError as exc:
+        raise StoreUnavailable("no database connection became free in time") from exc
 
 
-def _first_line(exc: DBAPIError) -> str:
-    return str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction that writes; on SQLite it takes the write lock before its first read.
+
+    pysqlite begins a transaction only at the first INSERT/UPDATE/DELETE, so the reads
+    before it would see another state than the writes; BEGIN IMMEDIATE also waits for
+    the lock (busy_timeout) where a read upgraded to a write in WAL mode fails at once.
+    """
+    with unavailable_as_retryable(), engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
 
 
 class CaseStore:
     def __init__(self, url: str, busy_timeout: float = 30.0) -> None:
         self.url = url
-        self.engine = connect(url, busy_timeout)
+        self.engine = open_engine(url, busy_timeout)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -109,75 +151,53 @@ class CaseStore:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         return dialect.insert(table)
 
+    def _insert_new(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> set[int]:
+        """Insert the rows no unique key refuses; the seqs actually inserted."""
+        stmt = self._insert(table).on_conflict_do_nothing().returning(table.c.seq)
+        return set(conn.execute(stmt, rows).scalars())
+
     # ----- writing --------------------------------------------------------------------------
     def write(self, batch: JournalBatch) -> JournalResult:
-        """Store a journal batch in one transaction; writing it again changes nothing."""
+        """Store a journal batch in one transaction; writing it again changes nothing.
+
+        No conflict target on the inserts: (case_id, seq) makes a retry a no-op, and
+        (case_id, provider_message_id) refuses a provider's retry under a new seq.
+        """
+        if batch.summary.case_id != batch.case_id:
+            raise ValueError(
+                f"summary of {batch.summary.case_id!r} in a batch of {batch.case_id!r}"
+            )
         result = JournalResult()
-        with unavailable_as_retryable(), self.engine.begin() as conn:
-            messages, result.duplicates = self._new_messages(conn, batch)
-            if messages:
-                stored = self._stored_seqs(conn, case_messages, batch.case_id, messages)
-                conn.execute(
-                    self._insert(case_messages).on_conflict_do_nothing(),
-                    [_message_row(batch.case_id, m) for m in messages],
-                )
-                result.messages_written = len(messages) - len(stored)
+        with write_transaction(self.engine) as conn:
+            if batch.messages:
+                rows = [_message_row(batch.case_id, m) for m in batch.messages]
+                inserted = self._insert_new(conn, case_messages, rows)
+                result.messages_written = len(inserted)
+                skipped = [m.seq for m in batch.messages if m.seq not in inserted]
+                if skipped:
+                    retried = set(
+                        conn.scalars(
+                            select(case_messages.c.seq).where(
+                                case_messages.c.case_id == batch.case_id,
+                                case_messages.c.seq.in_(skipped),
+                            )
+                        )
+                    )
+                    result.duplicates = [seq for seq in skipped if seq not in retried]
             if batch.events:
-                stored = self._stored_seqs(conn, case_events, batch.case_id, batch.events)
-                conn.execute(
-                    self._insert(case_events).on_conflict_do_nothing(),
-                    [_event_row(batch.case_id, e) for e in batch.events],
-                )
-                result.events_written = len(batch.events) - len(stored)
+                rows = [_event_row(batch.case_id, e) for e in batch.events]
+                result.events_written = len(self._insert_new(conn, case_events, rows))
             self._upsert_summary(conn, batch.summary)
         return result
 
-    def _new_messages(
-        self, conn: Any, batch: JournalBatch
-    ) -> tuple[list[TranscriptEntry], list[int]]:
-        """The batch's messages minus those whose provider id is stored under another seq."""
-        ids = [m.provider_message_id for m in batch.messages if m.provider_message_id]
-        taken: dict[str, int] = {}
-        if ids:
-            rows = conn.execute(
-                select(case_messages.c.provider_message_id, case_messages.c.seq).where(
-                    case_messages.c.case_id == batch.case_id,
-                    case_messages.c.provider_message_id.in_(ids),
-                )
-            )
-            taken = {pid: seq for pid, seq in rows}
-        keep: list[TranscriptEntry] = []
-        duplicates: list[int] = []
-        for message in batch.messages:
-            pid = message.provider_message_id
-            if pid is not None and taken.setdefault(pid, message.seq) != message.seq:
-                duplicates.append(message.seq)
-                continue
-            keep.append(message)
-        return keep, duplicates
-
-    def _stored_seqs(
-        self,
-        conn: Any,
-        table: Table,
-        case_id: str,
-        entries: Sequence[TranscriptEntry | TimelineEvent],
-    ) -> set[int]:
-        seqs = [e.seq for e in entries]
-        rows = conn.execute(
-            select(table.c.seq).where(
-                table.c.case_id == case_id, table.c.seq.between(min(seqs), max(seqs))
-            )
-        )
-        return {seq for (seq,) in rows} & set(seqs)
-
-    def _upsert_summary(self, conn: Any, summary: CaseSnapshot) -> None:
+    def _upsert_summary(self, conn: Connection, summary: CaseSnapshot) -> None:
         values = {
             **summary.model_dump(exclude={"channel"}),
             "channel": summary.channel.value,
             "journal_version": summary.messages + summary.events,
         }
         stmt = self._insert(cases).values(values)
+        # customer_id is set once: an erased case stays unlinked from its customer.
         changed = {k: stmt.excluded[k] for k in values if k not in ("case_id", "customer_id")}
         conn.execute(
             stmt.on_conflict_do_update(
@@ -191,7 +211,7 @@ class CaseStore:
         """Store a message body before the case hears of it (claim check); idempotent."""
         sha = digest(text)
         ref = BodyRef(ref=sha, sha256=sha, bytes=len(text.encode("utf-8")))
-        with unavailable_as_retryable(), self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(
                 self._insert(message_bodies)
                 .values(
@@ -246,15 +266,13 @@ class CaseStore:
             and_(message_bodies.c.case_id == t.c.case_id, message_bodies.c.ref == t.c.body_ref),
         )
         with unavailable_as_retryable(), self.engine.connect() as conn:
-            rows, total, more_before, more_after = _page(
-                conn, t, query, case_id, after, before, since, limit, newest
-            )
+            page = _page(conn, t, query, case_id, after, before, since, limit, newest)
         return TranscriptPage(
             case_id=case_id,
-            total=total,
-            entries=[_message(row) for row in rows],
-            more_before=more_before,
-            more_after=more_after,
+            total=page.total,
+            entries=[_message(row) for row in page.rows],
+            more_before=page.more_before,
+            more_after=page.more_after,
         )
 
     def timeline(
@@ -267,22 +285,21 @@ class CaseStore:
         limit: int = 100,
         newest: bool = False,
     ) -> TimelinePage:
+        """A page of the audit timeline in seq order; `newest` takes the last ones."""
         t = case_events
         with unavailable_as_retryable(), self.engine.connect() as conn:
-            rows, total, more_before, more_after = _page(
-                conn, t, select(t), case_id, after, before, since, limit, newest
-            )
+            page = _page(conn, t, select(t), case_id, after, before, since, limit, newest)
         return TimelinePage(
             case_id=case_id,
-            total=total,
+            total=page.total,
             events=[
                 TimelineEvent(
                     seq=r.seq, at=r.at, type=r.type, actor=r.actor, reason=r.reason, detail=r.detail
                 )
-                for r in rows
+                for r in page.rows
             ],
-            more_before=more_before,
-            more_after=more_after,
+            more_before=page.more_before,
+            more_after=page.more_after,
         )
 
     def summary(self, case_id: str) -> CaseSnapshot | None:
@@ -296,13 +313,13 @@ class CaseStore:
 
     # ----- erasure --------------------------------------------------------------------------
     def erase_customer(self, tenant: str, customer_id: str, now: datetime) -> ErasureReport:
-        """Clear one customer's message bodies and event reasons; counts and times stay.
+        """Clear one customer's texts, bodies, names and event reasons, and unlink their cases.
 
-        Idempotent, and safe to repeat: a case still running keeps journalling, and a
-        later erasure clears what it wrote since.
+        Counts, seqs, authors, channels, sizes and times stay for metrics. Idempotent: the
+        cases are no longer linked to the customer, so a second run finds nothing to do.
         """
-        with unavailable_as_retryable(), self.engine.begin() as conn:
-            ids = list(
+        with write_transaction(self.engine) as conn:
+            ids = sorted(
                 conn.scalars(
                     select(cases.c.case_id).where(
                         cases.c.tenant == tenant, cases.c.customer_id == customer_id
@@ -316,14 +333,8 @@ class CaseStore:
             messages = conn.execute(
                 update(case_messages)
                 .where(case_messages.c.case_id.in_(ids), case_messages.c.erased.is_(False))
-                .values(
-                    text=None,
-                    who=ERASED,
-                    body_ref=None,
-                    body_sha256=None,
-                    body_bytes=None,
-                    erased=True,
-                )
+                # body_ref goes too: it is the body's digest, which confirms a guessed text.
+                .values(text=None, who=ERASED, body_ref=None, body_sha256=None, erased=True)
             ).rowcount
             bodies = conn.execute(
                 delete(message_bodies).where(message_bodies.c.case_id.in_(ids))
@@ -333,57 +344,74 @@ class CaseStore:
                 .where(case_events.c.case_id.in_(ids), case_events.c.reason.is_not(None))
                 .values(reason=None)
             ).rowcount
-            conn.execute(update(cases).where(cases.c.case_id.in_(ids)).values(erased_at=now))
+            conn.execute(
+                update(cases)
+                .where(cases.c.case_id.in_(ids))
+                .values(customer_id=None, erased_at=now)
+            )
         return ErasureReport(
             tenant=tenant,
             customer_id=customer_id,
-            cases=sorted(ids),
+            cases=ids,
             messages=messages,
             bodies=bodies,
             events=events,
         )
 
 
+class _Page(NamedTuple):
+    rows: list[Row[Any]]
+    total: int
+    more_before: bool
+    more_after: bool
+
+
 def _page(
-    conn: Any,
+    conn: Connection,
     table: Table,
-    query: Any,
+    query: Select[Any],
     case_id: str,
     after: int | None,
     before: int | None,
     since: datetime | None,
     limit: int,
     newest: bool,
-) -> tuple[list[Row[Any]], int, bool, bool]:
-    """Rows of one case within the bounds, `limit` of them from the start (or the end)."""
+) -> _Page:
+    """Rows of one case within the bounds, `limit` of them from the start (or the end).
+
+    Every query walks the (case_id, seq) primary key from one end of the range, so a
+    page costs the same in a case of fifteen messages or of fifteen thousand.
+    """
+    if limit < 1:
+        raise ValueError(f"a page holds at least one entry, not {limit}")
     seq = table.c.seq
-    base: list[ColumnElement[bool]] = [table.c.case_id == case_id]
+    matching: list[ColumnElement[bool]] = [table.c.case_id == case_id]
     if since is not None:
-        base.append(table.c.at >= since)
-    bounds = list(base)
+        matching.append(table.c.at >= since)
+    bounds = list(matching)
     if after is not None:
         bounds.append(seq > after)
     if before is not None:
         bounds.append(seq < before)
     order = seq.desc() if newest else seq.asc()
     rows = list(conn.execute(query.where(*bounds).order_by(order).limit(limit + 1)))
-    beyond = len(rows) > limit
+    beyond = len(rows) > limit  # one more row in reading order: no extra query needed
     rows = rows[:limit]
     if newest:
         rows.reverse()
     total = conn.scalar(select(func.count()).select_from(table).where(table.c.case_id == case_id))
 
-    def any_where(*conditions: ColumnElement[bool]) -> bool:
-        return bool(conn.scalar(select(exists().where(*base, *conditions))))
+    def any_where(condition: ColumnElement[bool]) -> bool:
+        return bool(conn.scalar(select(exists().where(*matching, condition))))
 
     if rows:
         first, last = rows[0].seq, rows[-1].seq
-        more_before = beyond if newest else any_where(seq < first)
-        more_after = any_where(seq > last) if newest else beyond
+        more_before = (newest and beyond) or any_where(seq < first)
+        more_after = (not newest and beyond) or any_where(seq > last)
     else:
         more_before = after is not None and any_where(seq <= after)
         more_after = before is not None and any_where(seq >= before)
-    return rows, int(total or 0), more_before, more_after
+    return _Page(rows, int(total or 0), more_before, more_after)
 
 
 def _message_row(case_id: str, m: TranscriptEntry) -> dict[str, Any]:
@@ -420,16 +448,18 @@ def _message(row: Row[Any]) -> TranscriptEntry:
     body = None
     if row.body_ref is not None and row.body_sha256 is not None and row.body_bytes:
         body = BodyRef(ref=row.body_ref, sha256=row.body_sha256, bytes=row.body_bytes)
-    text = row.body if body is not None and row.body is not None else row.text
+    whole = body is not None and row.body is not None
     return TranscriptEntry(
         seq=row.seq,
         at=row.at,
         author=Author(row.author),
         who=row.who,
         channel=Channel(row.channel),
-        text=text or "",
+        text=(row.body if whole else row.text) or "",
         media_count=row.media_count,
         provider_message_id=row.provider_message_id,
         body=body,
+        # A reference whose body is not (or no longer) stored: `text` is only its preview.
+        truncated=body is not None and not whole,
         erased=row.erased,
     )

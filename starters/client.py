@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from records.store import CaseStore
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
 
-from domain.commands import NAMES, Command, CustomerMessage
+from domain.commands import NAMES, Command, CustomerMessage, InboundMessage
 from domain.models import BodyRef, CaseInput
 from domain.record import (
     CLAIM_CHECK_BYTES,
@@ -28,6 +28,7 @@ from domain.record import (
     preview,
 )
 from domain.views import CaseView
+from records.store import CaseStore
 from service.settings import Settings
 from workers.worker import connect
 from workflows import visibility
@@ -84,6 +85,9 @@ def list_query(
     if breached is not None:
         clauses.append(f"{visibility.SLA_BREACHED.name} = {'true' if breached else 'false'}")
     return " AND ".join(clauses)
+
+
+RUN_LIMIT_RETRIES = 20
 
 
 class NoStore(RuntimeError):
@@ -149,12 +153,14 @@ class CaseClient:
             self.store.has_message, case_id, message.provider_message_id
         ):
             return False
-        if message.body is None and message.text:
+        if isinstance(message, InboundMessage) or (message.body is None and message.text):
             text, body = await self._claim_check(case_id, message.text)
-            message = message.model_copy(update={"text": text, "body": body})
+            message = CustomerMessage.model_validate(
+                {**message.model_dump(exclude={"text", "body"}), "text": text, "body": body}
+            )
         payload = message.model_dump(mode="json", exclude_none=True)
         if isinstance(case, str):
-            await self.handle(case).signal("customer_message", payload)
+            await self._signal_through_run_limits(case, payload)
             return True
         start = case.model_copy(
             update={
@@ -174,6 +180,21 @@ class CaseClient:
             static_summary=static_summary(start),
         )
         return True
+
+    async def _signal_through_run_limits(self, case_id: str, payload: Mapping[str, Any]) -> None:
+        """Signal a message; wait out the moment a busy case is continuing as new.
+
+        Temporal refuses signals past its per-run limit; the case continues as new well
+        before that, but a burst can reach the old run first. The new run takes them.
+        """
+        for attempt in range(RUN_LIMIT_RETRIES):
+            try:
+                await self.handle(case_id).signal("customer_message", payload)
+                return
+            except RPCError as exc:
+                if "limit" not in exc.message or attempt == RUN_LIMIT_RETRIES - 1:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
 
     async def signal(
         self, case_id: str, name: str, payload: Mapping[str, Any] | Command | None

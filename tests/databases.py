@@ -5,7 +5,6 @@ cluster in a temporary directory, listening only on 127.0.0.1, as the `postgres`
 user when running as root (PostgreSQL refuses to run as root), and stop it at the end.
 """
 
-import contextlib
 import glob
 import os
 import shutil
@@ -32,36 +31,51 @@ def _bin(name: str) -> str:
     return found[-1]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port nothing listens on (for a moment: good enough for one test run)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 def _as_owner(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: its tools run as `postgres` when we are root."""
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+def _run(args: list[str], log: Path | None = None) -> None:
+    try:
+        subprocess.run(_as_owner(args), check=True, capture_output=True, text=True, timeout=120)
+    except subprocess.CalledProcessError as exc:
+        said = exc.stderr or exc.stdout
+        if log is not None and log.exists():
+            said += log.read_text()[-2000:]
+        pytest.fail(f"{' '.join(args)} failed:\n{said}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A private PostgreSQL cluster; yields the base URL (no database name)."""
+    initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     root = Path(tempfile.mkdtemp(prefix="escalate-pg-"))
-    data = root / "data"
+    data, log = root / "data", root / "server.log"
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    port = _free_port()
-    run = lambda args: subprocess.run(  # noqa: E731
-        _as_owner(args), check=True, capture_output=True, text=True, timeout=120
-    )
-    run([_bin("initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8"])
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    log = root / "server.log"
-    run([_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"])
+    port = free_port()
     try:
+        _run([initdb, "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8"])
+        # The socket goes in our directory: the system's /run/postgresql may not exist.
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        _run([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"], log)
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
-        with contextlib.suppress(subprocess.SubprocessError):
-            run([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
+        # Immediate: the cluster is thrown away, nothing needs a clean checkpoint.
+        if (data / "postmaster.pid").exists():
+            subprocess.run(
+                _as_owner([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
+                capture_output=True,
+                timeout=60,
+            )
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -49,6 +49,8 @@ JOURNAL_RETRY = RetryPolicy(
 JOURNAL_ATTEMPT = timedelta(minutes=5)
 JOURNAL_PAUSE = timedelta(seconds=30)
 DEFAULT_CONTINUE_AFTER_EVENTS = 10_000
+# Temporal refuses signals past 10,000 per run: a journalling case continues as new well before.
+MAX_SIGNALS_PER_RUN = 5_000
 # Patch: keep one durable timer while the next deadline is unchanged, instead of cancelling
 # and restarting it on every message (two history events fewer per inbound text).
 KEEP_DEADLINE_TIMER = "keep-deadline-timer"
@@ -141,20 +143,29 @@ class _Journal:
         self.state = state
         self.busy = False
         self.hurry = False  # the case has closed: write what is there now
+        self.hold = False  # a continue-as-new is due: start no batch the new run can carry
         self.outage_logged = False
 
     @property
     def idle(self) -> bool:
         return not self.busy and not self.state.record.pending
 
+    def _due_or_later(self) -> bool:
+        """Something to write, now or after the flush delay (not held back for a new run)."""
+        record = self.state.record
+        return record.pending and not (self.hold and record.unwritten_bytes() <= CARRY_BYTES)
+
     def _due(self) -> bool:
-        at = self.state.record.flush_at()
-        return at is not None and (self.hurry or at <= workflow.now())
+        record = self.state.record
+        at = record.flush_at()
+        if at is None or (self.hold and record.unwritten_bytes() <= CARRY_BYTES):
+            return False
+        return self.hurry or at <= workflow.now()
 
     async def run(self) -> None:
         record = self.state.record
         while True:
-            await workflow.wait_condition(lambda: record.pending)
+            await workflow.wait_condition(self._due_or_later)
             at = record.flush_at()
             if at is not None and not self._due():
                 with contextlib.suppress(TimeoutError):
@@ -196,6 +207,7 @@ class _Journal:
 
 def _signal_handler(name: str) -> Callable[..., None]:
     def handler(self: Any, payload: Any = None) -> None:
+        self._signals += 1
         self._inbox.append(Pending(name=name, payload=payload))
 
     handler.__name__ = f"signal_{name}"
@@ -264,6 +276,7 @@ class CaseWorkflow:
         self._staff = _Deliveries(self._delivery_failed)
         self._customer = _Deliveries(self._delivery_failed)
         self._journal: _Journal | None = None
+        self._signals = 0  # received by this run
 
     # ----- main loop -----------------------------------------------------------------------
     @workflow.run
@@ -299,6 +312,8 @@ class CaseWorkflow:
             self._publish(state)
             if state.closed:
                 break
+            if self._journal is not None:
+                self._journal.hold = self._should_continue()
             if self._should_continue() and self._quiescent():
                 for task in tasks:
                     task.cancel()
@@ -398,6 +413,7 @@ class CaseWorkflow:
         return (
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() >= self._continue_after
+            or (self._journal is not None and self._signals >= MAX_SIGNALS_PER_RUN)
         )
 
     def _quiescent(self) -> bool:

@@ -192,3 +192,24 @@ def test_a_state_from_the_unbounded_release_is_carried_over_without_losing_anyth
     assert carried.record.events == len(old["timeline"])
     assert carried.record.seen("SM699") and not carried.record.seen("SM0")
     assert carried.first_response_at is not None
+
+
+def test_an_id_not_yet_in_the_store_is_remembered_beyond_the_window():
+    record = CaseRecord()
+    for i in range(1_000):
+        record.add_message(
+            TranscriptEntry(
+                seq=0,
+                at=T0,
+                author=Author.CUSTOMER,
+                who="c",
+                channel=Channel.SMS,
+                text="hi",
+                provider_message_id=f"SM{i}",
+            )
+        )
+    assert record.seen("SM0"), "unwritten: the case still has it"
+    record.written(1_000, 0, [])
+    assert not record.seen("SM0") and record.seen("SM999")  # the store guards older ones
+    again = CaseRecord.model_validate(record.model_dump())
+    assert again.seen("SM999") and again.unwritten_bytes() == 0

@@ -26,7 +26,7 @@ def wait_for(probe: Callable[[], Any], check: Callable[[Any], bool], timeout: fl
 
 
 def show(dev: DevSystem, case_id: str) -> dict[str, Any]:
-    return json.loads(dev.cli("case", "show", case_id).stdout)
+    return json.loads(dev.cli("case", "show", case_id, "--json").stdout)
 
 
 def test_a_case_escalates_by_every_route_through_the_cli(dev_system: DevSystem):
@@ -93,7 +93,10 @@ def test_a_case_escalates_by_every_route_through_the_cli(dev_system: DevSystem):
     dev.cli("case", "signal", "e2e-cli", "set_priority", '{"actor": "sam", "priority": "P0"}')
     wait_for(lambda: show(dev, "e2e-cli"), lambda s: s["team"] == "fraud" and s["last_rejection"])
 
-    timeline = dev.cli("case", "timeline", "e2e-cli").stdout
+    # The timeline is read from the case record store, written by the journal a moment later.
+    timeline = wait_for(
+        lambda: dev.cli("case", "timeline", "e2e-cli").stdout, lambda t: " rejected " in t
+    )
     assert "rejected" in timeline and "set_priority" not in timeline.split("rejected")[0]
     assert "escalation_type=functional" in timeline
 

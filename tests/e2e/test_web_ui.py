@@ -101,7 +101,10 @@ async def test_a_supervisor_escalates_from_the_web_ui_and_a_malformed_signal_is_
     )
     rejected = wait_for(lambda: show(dev, "ui-1"), lambda s: s["last_rejection"] is not None)
     assert rejected["priority"] == "P3" and rejected["status"] == "open"
-    timeline = dev.cli("case", "timeline", "ui-1").stdout
+    # The timeline is read from the case record store, written by the journal a moment later.
+    timeline = wait_for(
+        lambda: dev.cli("case", "timeline", "ui-1").stdout, lambda t: " rejected " in t
+    )
     line = next(line for line in timeline.splitlines() if " rejected " in line)
     assert "sup-maria" in line and "signal=set_priority" in line and "priority" in line
 

@@ -6,7 +6,7 @@ from alembic.runtime.migration import MigrationContext
 
 from records import migrate
 from records.schema import metadata
-from records.store import connect
+from records.store import open_engine
 
 
 def test_an_empty_database_is_refused_then_upgraded_to_the_head(empty_store_url: str):
@@ -20,7 +20,7 @@ def test_an_empty_database_is_refused_then_upgraded_to_the_head(empty_store_url:
 
 
 def test_the_migrated_schema_matches_the_tables_the_code_uses(store_url: str):
-    engine = connect(store_url)
+    engine = open_engine(store_url)
     try:
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)

@@ -1,9 +1,13 @@
 """The case record store, on SQLite and on a real PostgreSQL server: the same tests."""
 
-from datetime import UTC, datetime, timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 
 from domain.models import Author, Channel
 from domain.record import (
@@ -15,7 +19,8 @@ from domain.record import (
 )
 from records import migrate
 from records.store import CaseStore, StoreUnavailable, sqlite_url
-from tests.databases import _free_port
+from records.store import unavailable_as_retryable as records_errors
+from tests.databases import create_database, free_port
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -83,10 +88,22 @@ def test_a_retried_batch_changes_nothing(store: CaseStore):
     again = store.write(batch([message(1), message(2)], [event(1)]))
     assert (first.messages_written, first.events_written) == (2, 1)
     assert (again.messages_written, again.events_written, again.duplicates) == (0, 0, [])
+    overlapping = store.write(batch([message(2), message(3)], [event(1), event(2)]))
+    assert (overlapping.messages_written, overlapping.events_written) == (1, 1)
     page = store.transcript("c-1")
-    assert [m.seq for m in page.entries] == [1, 2] and page.total == 2
-    assert page.entries[0].at == T0 + timedelta(seconds=1)
-    assert page.entries[0].at.tzinfo is not None
+    assert [m.seq for m in page.entries] == [1, 2, 3] and page.total == 3
+    assert [m.text for m in page.entries] == ["message 1", "message 2", "message 3"]
+
+
+def test_times_come_back_aware_and_in_utc(store: CaseStore):
+    paris = timezone(timedelta(hours=2))
+    local = datetime(2026, 6, 1, 11, 30, tzinfo=paris)
+    store.write(batch([message(1).model_copy(update={"at": local})], opened_at=local))
+    [entry] = store.transcript("c-1").entries
+    assert entry.at == local and entry.at.utcoffset() == timedelta(0)
+    assert store.summary("c-1").opened_at == local
+    assert [m.seq for m in store.transcript("c-1", since=local).entries] == [1]
+    assert store.transcript("c-1", since=local + timedelta(seconds=1)).entries == []
 
 
 def test_a_provider_retry_under_another_seq_is_refused_and_reported(store: CaseStore):
@@ -115,6 +132,15 @@ def test_pages_in_order_with_bounds_and_the_newest(store: CaseStore):
     since = store.transcript("c-1", since=T0 + timedelta(seconds=290), limit=100)
     assert [m.seq for m in since.entries] == list(range(290, 301))
     assert not since.more_before
+    first_fifty = store.transcript("c-1", before=51)
+    assert [m.seq for m in first_fifty.entries] == list(range(1, 51))
+    assert not first_fifty.more_before and first_fifty.more_after
+    last_since = store.transcript("c-1", since=T0 + timedelta(seconds=101), limit=5, newest=True)
+    assert [m.seq for m in last_since.entries] == list(range(296, 301))
+    assert last_since.more_before and not last_since.more_after
+    window = store.transcript("c-1", after=10, before=20, limit=100)
+    assert [m.seq for m in window.entries] == list(range(11, 20))
+    assert window.more_before and window.more_after
     past_the_end = store.transcript("c-1", after=300)
     assert past_the_end.entries == [] and past_the_end.more_before and not past_the_end.more_after
     assert store.transcript("unknown").total == 0
@@ -124,9 +150,25 @@ def test_the_timeline_pages_like_the_transcript(store: CaseStore):
     store.write(
         batch(events=[event(s, "escalated" if s % 2 else "sla_warning") for s in range(1, 8)])
     )
+    store.write(
+        batch(
+            events=[
+                TimelineEvent(
+                    seq=8,
+                    at=T0 + timedelta(seconds=8),
+                    type="assigned",
+                    actor="sam",
+                    detail={"assignee": "dana", "level": 2, "urgent": True, "team": None},
+                )
+            ]
+        )
+    )
     page = store.timeline("c-1", after=2, limit=3)
-    assert [e.seq for e in page.events] == [3, 4, 5] and page.total == 7
+    assert [e.seq for e in page.events] == [3, 4, 5] and page.total == 8
     assert page.events[0].type == "escalated" and page.events[0].reason == "because"
+    assert page.more_before and page.more_after
+    [last] = store.timeline("c-1", limit=1, newest=True).events
+    assert last.detail == {"assignee": "dana", "level": 2, "urgent": True, "team": None}
 
 
 def test_the_summary_follows_the_journal_and_never_goes_back(store: CaseStore):
@@ -167,13 +209,22 @@ def test_erasure_clears_bodies_and_reasons_but_keeps_counts_and_times(store: Cas
     ]
     assert page.entries[1].at == T0 + timedelta(seconds=2) and page.entries[1].body is None
     assert [e.reason for e in store.timeline("c-1").events] == [None, None]
-    assert store.summary("c-1").messages == 2
+    assert [(m.author, m.channel) for m in page.entries] == [(Author.CUSTOMER, Channel.SMS)] * 2
+    assert store.body("c-1", ref.ref) is None
+    events = store.timeline("c-1").events
+    assert [(e.seq, e.type, e.reason) for e in events] == [
+        (1, "customer_replied", None),
+        (2, "customer_replied", None),
+    ]
+    row = store.summary("c-1")
+    assert row.customer_id is None and (row.messages, row.events) == (2, 2)
+    assert row.opened_at == T0
     assert store.transcript("other").entries[0].text == "message 1"
     again = store.erase_customer("northwind-telecom", "cust-1", T0 + timedelta(days=2))
-    assert (again.messages, again.bodies, again.events) == (0, 0, 0)
-    # The case kept running: what it journals later is cleared by the next erasure.
-    store.write(batch([message(3)]))
-    assert store.erase_customer("northwind-telecom", "cust-1", T0).messages == 1
+    assert (again.cases, again.messages, again.bodies, again.events) == ([], 0, 0, 0)
+    # A later snapshot of the same case does not link it to its customer again.
+    store.write(batch([message(3)], [event(3)]))
+    assert store.summary("c-1").customer_id is None and store.summary("c-1").messages == 3
 
 
 def test_an_unreachable_store_is_reported_as_unavailable(tmp_path: Path):
@@ -181,7 +232,7 @@ def test_an_unreachable_store_is_reported_as_unavailable(tmp_path: Path):
     blocker.write_text("not a directory")
     with pytest.raises(StoreUnavailable):
         CaseStore(sqlite_url(blocker / "records.sqlite3")).summary("c-1")
-    nobody = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/none"
+    nobody = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none"
     with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1"):
         CaseStore(nobody).summary("c-1")
     with pytest.raises(StoreUnavailable):
@@ -199,3 +250,52 @@ def test_a_locked_sqlite_store_is_unavailable_until_the_lock_is_released(tmp_pat
             store.write(batch([message(1)]))
         conn.exec_driver_sql("ROLLBACK")
     assert store.write(batch([message(1)])).messages_written == 1
+
+
+def test_programming_errors_are_not_reported_as_an_outage(empty_store_url: str):
+    store = CaseStore(empty_store_url)  # never migrated: the tables are missing
+    try:
+        with pytest.raises(sa_exc.DBAPIError, match="cases"):
+            store.summary("c-1")
+    finally:
+        store.close()
+
+
+def test_concurrent_journals_of_different_cases_all_land(store: CaseStore):
+    def journal(case: int) -> None:
+        for start in range(1, 41, 10):
+            store.write(batch([message(s) for s in range(start, start + 10)], case_id=f"c-{case}"))
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(journal, range(4)))
+    assert [store.transcript(f"c-{case}").total for case in range(4)] == [40] * 4
+
+
+def test_a_dropped_postgresql_connection_is_unavailable_then_recovers(postgres_server: str):
+    url = create_database(postgres_server)
+    migrate.upgrade(url)
+    store = CaseStore(url)
+    admin = postgres_server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    database = url.rsplit("/", 1)[1]
+
+    def drop_connections() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                [database],
+            )
+
+    try:
+        store.write(batch([message(1)]))
+        # A database restart: the connection the pool kept is replaced, not reported.
+        drop_connections()
+        assert store.write(batch([message(2)])).messages_written == 1
+        # The server goes away under a transaction in flight: retryable, nothing half-written.
+        with pytest.raises(StoreUnavailable, match="terminat"), store.engine.begin() as conn:
+            conn.execute(select(1))
+            drop_connections()
+            with records_errors():
+                conn.execute(select(1))
+        assert store.transcript("c-1").total == 2
+    finally:
+        store.close()

@@ -7,7 +7,9 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from records.schema import UtcDateTime
+# A migration is a snapshot: it spells the types out instead of importing today's schema.
+# records.schema.UtcDateTime stores exactly this.
+UtcDateTime = sa.DateTime(timezone=True)
 
 revision = "0001"
 down_revision = None
@@ -28,16 +30,16 @@ def upgrade() -> None:
         sa.Column("team", sa.String(64), nullable=False),
         sa.Column("assignee", sa.String(128), nullable=True),
         sa.Column("sla_breached", sa.Boolean(), nullable=False),
-        sa.Column("opened_at", UtcDateTime(), nullable=False),
-        sa.Column("first_response_at", UtcDateTime(), nullable=True),
-        sa.Column("resolved_at", UtcDateTime(), nullable=True),
-        sa.Column("closed_at", UtcDateTime(), nullable=True),
+        sa.Column("opened_at", UtcDateTime, nullable=False),
+        sa.Column("first_response_at", UtcDateTime, nullable=True),
+        sa.Column("resolved_at", UtcDateTime, nullable=True),
+        sa.Column("closed_at", UtcDateTime, nullable=True),
         sa.Column("messages", sa.Integer(), nullable=False),
         sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("escalations", sa.Integer(), nullable=False),
-        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
         sa.Column("journal_version", sa.Integer(), nullable=False),
-        sa.Column("erased_at", UtcDateTime(), nullable=True),
+        sa.Column("erased_at", UtcDateTime, nullable=True),
         sa.PrimaryKeyConstraint("case_id", name="pk_cases"),
     )
     op.create_index("ix_cases_tenant_customer_id", "cases", ["tenant", "customer_id"])
@@ -46,7 +48,7 @@ def upgrade() -> None:
         "case_messages",
         sa.Column("case_id", sa.String(128), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("at", UtcDateTime(), nullable=False),
+        sa.Column("at", UtcDateTime, nullable=False),
         sa.Column("author", sa.String(16), nullable=False),
         sa.Column("who", sa.String(128), nullable=False),
         sa.Column("channel", sa.String(16), nullable=False),
@@ -69,7 +71,7 @@ def upgrade() -> None:
         "case_events",
         sa.Column("case_id", sa.String(128), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("at", UtcDateTime(), nullable=False),
+        sa.Column("at", UtcDateTime, nullable=False),
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("actor", sa.String(128), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
@@ -84,7 +86,7 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("bytes", sa.Integer(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("case_id", "ref", name="pk_message_bodies"),
     )
 
