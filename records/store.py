@@ -197,7 +197,6 @@ class CaseStore:
             "journal_version": summary.messages + summary.events,
         }
         stmt = self._insert(cases).values(values)
-        # customer_id is set once: an erased case stays unlinked from its customer.
         changed = {k: stmt.excluded[k] for k in values if k not in ("case_id", "customer_id")}
         conn.execute(
             stmt.on_conflict_do_update(
@@ -313,10 +312,12 @@ class CaseStore:
 
     # ----- erasure --------------------------------------------------------------------------
     def erase_customer(self, tenant: str, customer_id: str, now: datetime) -> ErasureReport:
-        """Clear one customer's texts, bodies, names and event reasons, and unlink their cases.
+        """Clear one customer's texts, bodies, names and event reasons.
 
-        Counts, seqs, authors, channels, sizes and times stay for metrics. Idempotent: the
-        cases are no longer linked to the customer, so a second run finds nothing to do.
+        Counts, seqs, authors, channels, sizes and times stay for metrics. The cases stay
+        linked to the (tenant-scoped, opaque) customer id, so repeating the erasure while a
+        case still runs clears what it journalled since; a repeat with nothing new changes
+        nothing.
         """
         with write_transaction(self.engine) as conn:
             ids = sorted(
@@ -344,11 +345,7 @@ class CaseStore:
                 .where(case_events.c.case_id.in_(ids), case_events.c.reason.is_not(None))
                 .values(reason=None)
             ).rowcount
-            conn.execute(
-                update(cases)
-                .where(cases.c.case_id.in_(ids))
-                .values(customer_id=None, erased_at=now)
-            )
+            conn.execute(update(cases).where(cases.c.case_id.in_(ids)).values(erased_at=now))
         return ErasureReport(
             tenant=tenant,
             customer_id=customer_id,
