@@ -11,6 +11,7 @@ COPY starters starters
 COPY service service
 COPY records records
 COPY bench bench
+COPY ingress ingress
 RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 escalate && mkdir /data && chown escalate /data
 COPY config config
 USER escalate

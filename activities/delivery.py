@@ -1,18 +1,33 @@
 """Activities that deliver a case's effects: staff notifications and customer messages.
 
-Until provider credentials are configured they deliver to the local outbox.
+Each channel has one provider (settings: Twilio or the outbox for SMS, SendGrid or the
+outbox for email). The SMS rules are enforced here, in the code that sends, whatever
+the workflow believes: an opted-out number is never texted, a proactive text waits for
+the recipient's daytime window and the daily cap, a body over 1,600 characters is refused.
 """
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.email import Email, EmailProvider, OutboxEmail
 from activities.outbox import Outbox, OutboxEntry, now_utc
+from activities.providers import ProviderFailed
+from activities.sms import OutboxSms, Sms, SmsProvider
+from domain.channels import DeliveryStatus, Outcome, SendResult, address_key
 from domain.effects import Notify, ReplyToCustomer
+from domain.models import Channel
 from domain.privacy import mask_email, mask_phone
+from domain.quiet_hours import is_proactive, when_to_send
+from domain.sms import check_body, segments
+from domain.tenant import Contact, TenantConfig
+from records.channels import ChannelStore, Delivery
+from records.store import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -24,7 +39,18 @@ def _masked(address: str) -> str:
 @dataclass
 class DeliveryActivities:
     outbox: Outbox
+    channels: ChannelStore
+    tenants: dict[str, TenantConfig] = field(default_factory=dict)
+    sms: SmsProvider | None = None
+    email: EmailProvider | None = None
+    public_url: str = "http://localhost:8000"
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # tests set it
 
+    def __post_init__(self) -> None:
+        self.sms = self.sms or OutboxSms(self.outbox)
+        self.email = self.email or OutboxEmail(self.outbox)
+
+    # ----- staff -----------------------------------------------------------------------------
     @activity.defn(name="notify_escalation")
     async def notify_escalation(self, notice: Notify) -> int:
         """Notify every recipient of the escalation; returns how many were new deliveries."""
@@ -34,19 +60,30 @@ class DeliveryActivities:
                 type="InvalidRecipient",
                 non_retryable=True,
             )
+        tenant = self.tenants.get(notice.tenant)
         delivered = 0
+        failures: list[str] = []
         for index, contact in enumerate(notice.recipients):
-            entry = OutboxEntry(
-                key=f"{notice.key}:{index}",
-                at=now_utc(),
-                kind=notice.kind,
-                case_id=notice.case_id,
-                tenant=notice.tenant,
-                channel=contact.channel.value,
-                recipient=f"{contact.name} <{_masked(contact.address)}>",
-                text=notice.text,
-            )
-            delivered += await asyncio.to_thread(self.outbox.put, entry)
+            key = f"{notice.key}:{index}"
+            try:
+                if contact.channel in (Channel.SMS, Channel.EMAIL):
+                    delivered += await self._to_staff(notice, key, contact, tenant)
+                else:
+                    entry = OutboxEntry(
+                        key=key,
+                        at=now_utc(),
+                        kind=notice.kind,
+                        case_id=notice.case_id,
+                        tenant=notice.tenant,
+                        channel=contact.channel.value,
+                        recipient=f"{contact.name} <{_masked(contact.address)}>",
+                        text=notice.text,
+                    )
+                    delivered += await asyncio.to_thread(self.outbox.put, entry)
+            except ProviderFailed as exc:
+                if not exc.permanent:
+                    raise exc.as_activity_error() from exc  # the retry skips those already sent
+                failures.append(f"{contact.name}: {exc}")
         log.info(
             "staff notified",
             case_id=notice.case_id,
@@ -55,33 +92,289 @@ class DeliveryActivities:
             level=notice.level.label,
             recipients=len(notice.recipients),
             new=delivered,
+            failed=len(failures),
         )
+        if failures and len(failures) == len(notice.recipients):
+            raise ApplicationError(
+                "no recipient could be notified: " + "; ".join(failures),
+                type="PermanentDeliveryError",
+                non_retryable=True,
+            )
         return delivered
 
+    async def _to_staff(
+        self, notice: Notify, key: str, contact: Contact, tenant: TenantConfig | None
+    ) -> int:
+        channel, address = contact.channel, contact.address
+        if await self._already_sent(key):
+            return 0
+        if channel is Channel.SMS:
+            assert self.sms is not None
+            sender = tenant.sms.numbers[0] if tenant and tenant.sms.numbers else ""
+            provider_id = await self.sms.send(
+                Sms(
+                    key=key,
+                    case_id=notice.case_id,
+                    tenant=notice.tenant,
+                    sender=sender,
+                    to=address,
+                    body=notice.text,
+                    kind=notice.kind,
+                    name=contact.name,
+                )
+            )
+            provider = self.sms.name
+        else:
+            assert self.email is not None
+            provider_id = await self.email.send(
+                Email(
+                    key=key,
+                    case_id=notice.case_id,
+                    tenant=notice.tenant,
+                    sender=_from_address(tenant, notice.tenant),
+                    sender_name=tenant.name if tenant else None,
+                    to=address,
+                    subject=f"[{notice.kind.replace('_', ' ')}] case {notice.case_id} ({notice.level.label})",
+                    body=notice.text,
+                    kind=notice.kind,
+                    name=contact.name,
+                )
+            )
+            provider = self.email.name
+        await self._record(
+            key,
+            notice.case_id,
+            notice.tenant,
+            channel,
+            provider,
+            provider_id,
+            "",
+            address,
+            proactive=False,
+            segments=None,
+        )
+        return 1
+
+    # ----- customers -------------------------------------------------------------------------
     @activity.defn(name="send_customer_message")
-    async def send_customer_message(self, message: ReplyToCustomer) -> bool:
+    async def send_customer_message(self, message: ReplyToCustomer) -> SendResult:
+        """Send one message to the customer: sent, deferred (quiet hours) or refused."""
         if not message.to:
             raise ApplicationError(
                 f"the customer has no address for {message.channel.value}",
                 type="InvalidRecipient",
                 non_retryable=True,
             )
-        entry = OutboxEntry(
-            key=message.key,
-            at=now_utc(),
-            kind="customer",
-            case_id=message.case_id,
-            tenant=message.tenant,
-            channel=message.channel.value,
-            recipient=_masked(message.to) if message.channel.value != "chat" else message.to,
-            text=message.text,
-        )
-        new = await asyncio.to_thread(self.outbox.put, entry)
+        try:
+            if message.channel is Channel.SMS:
+                result = await self._sms_to_customer(message)
+            elif message.channel is Channel.EMAIL:
+                result = await self._email_to_customer(message)
+            else:  # chat and voice: the local outbox until their providers exist
+                entry = OutboxEntry(
+                    key=message.key,
+                    at=now_utc(),
+                    kind="customer",
+                    case_id=message.case_id,
+                    tenant=message.tenant,
+                    channel=message.channel.value,
+                    recipient=message.to
+                    if message.channel is Channel.CHAT
+                    else _masked(message.to),
+                    text=message.text,
+                )
+                await asyncio.to_thread(self.outbox.put, entry)
+                result = SendResult(outcome=Outcome.SENT, provider="outbox")
+        except ProviderFailed as exc:
+            log.warning(
+                "customer message failed",
+                case_id=message.case_id,
+                channel=message.channel.value,
+                permanent=exc.permanent,
+                error=str(exc),
+            )
+            raise exc.as_activity_error() from exc
+        except StoreUnavailable as exc:
+            raise ApplicationError(
+                f"case record store unavailable: {exc}", type="StoreUnavailable"
+            ) from exc
         log.info(
-            "customer message sent",
+            "customer message",
             case_id=message.case_id,
             tenant=message.tenant,
             channel=message.channel.value,
-            new=new,
+            outcome=result.outcome.value,
+            reason=result.reason,
         )
-        return new
+        return result
+
+    async def _sms_to_customer(self, message: ReplyToCustomer) -> SendResult:
+        assert self.sms is not None and message.to is not None
+        tenant = self.tenants.get(message.tenant)
+        try:
+            check_body(message.body)
+        except ValueError as exc:
+            return _refused(self.sms.name, str(exc))
+        sender = message.sender or (
+            tenant.sms.numbers[0] if tenant and tenant.sms.numbers else None
+        )
+        if sender is None:
+            if self.sms.name != "outbox":
+                return _refused(self.sms.name, f"tenant {message.tenant} has no SMS number")
+            sender = "outbox"
+        if await asyncio.to_thread(self.channels.opted_out, sender, message.to):
+            return _refused(
+                self.sms.name, "the customer opted out of texts from this number (STOP)"
+            )
+        if await self._already_sent(message.key):
+            return SendResult(outcome=Outcome.SENT, provider=self.sms.name, reason="already sent")
+        now = self.clock()
+        window = tenant.sms.conversation_window if tenant else timedelta(minutes=30)
+        proactive = is_proactive(message.last_inbound_at, now, window)
+        recent = await asyncio.to_thread(
+            self.channels.recent_proactive,
+            message.tenant,
+            Channel.SMS,
+            message.to,
+            now - timedelta(hours=24),
+        )
+        try:
+            decision = when_to_send(
+                message.to,
+                now,
+                proactive=proactive,
+                recent_proactive=recent,
+                fallback_zone=tenant.timezone if tenant else "UTC",
+            )
+        except ValueError as exc:  # not a phone number we can text
+            return _refused(self.sms.name, str(exc))
+        if not decision.allowed:
+            return SendResult(
+                outcome=Outcome.DEFERRED,
+                provider=self.sms.name,
+                not_before=decision.not_before,
+                reason=decision.reason,
+            )
+        count = segments(message.body).count
+        provider_id = await self.sms.send(
+            Sms(
+                key=message.key,
+                case_id=message.case_id,
+                tenant=message.tenant,
+                sender=sender,
+                to=message.to,
+                body=message.body,
+                status_callback=f"{self.public_url}/webhooks/twilio/status",
+            )
+        )
+        await self._record(
+            message.key,
+            message.case_id,
+            message.tenant,
+            Channel.SMS,
+            self.sms.name,
+            provider_id,
+            sender,
+            message.to,
+            proactive=proactive,
+            segments=count,
+        )
+        return SendResult(
+            outcome=Outcome.SENT, provider=self.sms.name, provider_id=provider_id, segments=count
+        )
+
+    async def _email_to_customer(self, message: ReplyToCustomer) -> SendResult:
+        assert self.email is not None and message.to is not None
+        tenant = self.tenants.get(message.tenant)
+        if await self._already_sent(message.key):
+            return SendResult(outcome=Outcome.SENT, provider=self.email.name, reason="already sent")
+        sender = _from_address(tenant, message.tenant)
+        reply_to = None
+        if tenant is not None and tenant.email.inbound_address:
+            token = await asyncio.to_thread(
+                self.channels.case_token, message.case_id, message.tenant, self.clock()
+            )
+            local, _, domain = str(tenant.email.inbound_address).partition("@")
+            reply_to = f"{local}+{token}@{domain}"
+        brand = tenant.name if tenant else message.tenant
+        provider_id = await self.email.send(
+            Email(
+                key=message.key,
+                case_id=message.case_id,
+                tenant=message.tenant,
+                sender=sender,
+                sender_name=(tenant.email.from_name if tenant else None) or brand,
+                to=message.to,
+                subject=f"{brand}: your case {message.case_id}",
+                body=message.text,
+                reply_to=reply_to or sender,
+                custom_args={"case_id": message.case_id},
+            )
+        )
+        await self._record(
+            message.key,
+            message.case_id,
+            message.tenant,
+            Channel.EMAIL,
+            self.email.name,
+            provider_id,
+            sender,
+            message.to,
+            proactive=False,
+            segments=None,
+        )
+        return SendResult(outcome=Outcome.SENT, provider=self.email.name, provider_id=provider_id)
+
+    # ----- the deliveries record --------------------------------------------------------------
+    async def _already_sent(self, key: str) -> bool:
+        """A retry of a send the provider already accepted (the record is written right after)."""
+        return await asyncio.to_thread(self.channels.delivery, key) is not None
+
+    async def _record(
+        self,
+        key: str,
+        case_id: str,
+        tenant: str,
+        channel: Channel,
+        provider: str,
+        provider_id: str,
+        sender: str,
+        address: str,
+        *,
+        proactive: bool,
+        segments: int | None,
+    ) -> None:
+        now = self.clock()
+        delivery = Delivery(
+            key=key,
+            case_id=case_id,
+            tenant=tenant,
+            channel=channel,
+            provider=provider,
+            provider_id=provider_id,
+            sender=sender,
+            address_key=address_key(channel, address),
+            recipient=_masked(address),
+            proactive=proactive,
+            segments=segments,
+            status=DeliveryStatus.QUEUED,
+            error_code=None,
+            created_at=now,
+            status_at=now,
+        )
+        try:
+            await asyncio.to_thread(self.channels.record_delivery, delivery)
+        except StoreUnavailable as exc:
+            # The provider has it: failing now would send it again on retry. The cap and the
+            # status callbacks lose this one message; say so and go on.
+            log.warning("delivery not recorded", case_id=case_id, key=key, error=str(exc))
+
+
+def _refused(provider: str, reason: str) -> SendResult:
+    return SendResult(outcome=Outcome.REFUSED, provider=provider, reason=reason)
+
+
+def _from_address(tenant: TenantConfig | None, tenant_id: str) -> str:
+    if tenant is not None and tenant.email.from_address:
+        return str(tenant.email.from_address)
+    return f"support@{tenant_id}.invalid"

@@ -9,11 +9,11 @@ import asyncio
 from dataclasses import dataclass
 
 import structlog
-from records.store import CaseStore, StoreUnavailable
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.record import JournalBatch, JournalResult
+from records.store import CaseStore, StoreUnavailable
 
 log = structlog.get_logger(__name__)
 

@@ -7,7 +7,14 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.tenant import TenantConfig, TenantConfigError, TenantPolicy, parse_tenant, resolve
+from domain.tenant import (
+    TenantConfig,
+    TenantConfigError,
+    TenantDirectory,
+    TenantPolicy,
+    parse_tenant,
+    resolve,
+)
 
 # Holidays are resolved for this many years around "now": longer than any case lives.
 HOLIDAY_YEARS_BACK, HOLIDAY_YEARS_AHEAD = 1, 2
@@ -42,6 +49,10 @@ def load_directory(directory: Path) -> dict[str, TenantConfig]:
         )
     if not tenants:
         raise TenantConfigError(str(directory), ["no tenant files (*.toml) found"])
+    try:
+        TenantDirectory(tenants)
+    except TenantConfigError as exc:
+        raise TenantConfigError(str(directory), exc.problems) from exc
     return tenants
 
 

@@ -42,6 +42,7 @@ from domain.commands import InboundMessage
 from domain.models import CaseInput, Channel
 from domain.record import TranscriptWindow
 from records import migrate
+from records.channels import ChannelStore
 from records.store import CaseStore, sqlite_url
 from service import logs
 from starters.client import CaseClient
@@ -197,8 +198,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             ip="127.0.0.1",
             dev_server_log_level="error",
         )
-        tenants = TenantActivities(load_directory(ROOT / "config" / "tenants"))
-        delivery = DeliveryActivities(Outbox(Path(tmp) / "outbox.sqlite3"))
+        configs = load_directory(ROOT / "config" / "tenants")
+        tenants = TenantActivities(configs)
+        delivery = DeliveryActivities(
+            Outbox(Path(tmp) / "outbox.sqlite3"), ChannelStore(engine=store.engine), configs
+        )
         journal = JournalActivities(store)
         async with (
             env,

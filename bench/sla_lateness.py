@@ -35,6 +35,7 @@ from domain.models import CaseInput
 from domain.tenant import TenantConfig
 from domain.views import CaseView
 from records import migrate
+from records.channels import ChannelStore
 from records.store import CaseStore, sqlite_url
 from service import logs
 from starters.client import CaseClient
@@ -184,11 +185,13 @@ async def main(n: int, target_seconds: int, order: str = "bare-first") -> dict[s
             dev_server_log_level="error",
         )
         outbox = Outbox(Path(tmp) / "outbox.sqlite3")
-        delivery = DeliveryActivities(outbox)
         records_url = sqlite_url(Path(tmp) / "records.sqlite3")
         migrate.upgrade(records_url)
-        journal = JournalActivities(CaseStore(records_url))
-        tenants = TenantActivities({"bench": bench_tenant(target)})
+        store = CaseStore(records_url)
+        journal = JournalActivities(store)
+        configs = {"bench": bench_tenant(target)}
+        delivery = DeliveryActivities(outbox, ChannelStore(engine=store.engine), configs)
+        tenants = TenantActivities(configs)
         async with (
             env,
             Worker(

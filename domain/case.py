@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from domain import clocks, conversation, escalation
+from domain import clocks, conversation, delivery, escalation
 from domain import matrix as routing
+from domain.channels import SendResult
 from domain.commands import (
     Acknowledge,
     AgentMessage,
@@ -22,14 +23,16 @@ from domain.commands import (
     Close,
     Command,
     CustomerMessage,
+    DeliveryReport,
     Escalate,
     EscalationKind,
     Reopen,
     RequestEscalation,
     Resolve,
     SetPriority,
+    SmsConsent,
 )
-from domain.effects import Effect, Notify
+from domain.effects import Effect, Notify, ReplyToCustomer
 from domain.escalation import AckWait
 from domain.models import (
     CaseInput,
@@ -83,6 +86,14 @@ class CaseState(BaseModel):
     record: CaseRecord = Field(default_factory=CaseRecord)
     effect_seq: int = 0
     last_rejection: str | None = None
+    # Channels: where replies go from, when the customer last wrote, what waits or was sent.
+    sms_number: str | None = None
+    sms_opted_out: bool = False
+    last_inbound: dict[Channel, datetime] = Field(default_factory=dict)
+    callback_offered: bool = False
+    callback_requested_at: datetime | None = None
+    deferred: list[delivery.Deferred] = Field(default_factory=list)
+    sent: list[delivery.Sent] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -130,7 +141,10 @@ class CaseState(BaseModel):
             priority=case.priority or config.default_priority,
             team=routing.team_for(config.escalation, case.category),
             opened_at=now,
+            sms_number=case.via if case.channel is Channel.SMS and case.via else None,
         )
+        if state.sms_number is None and config.sms.numbers:
+            state.sms_number = config.sms.numbers[0]
         state.log(
             now,
             "opened",
@@ -150,6 +164,7 @@ class CaseState(BaseModel):
             text=case.message,
             provider_message_id=case.message_id,
             body=case.body,
+            via=case.via,
         )
         effects += conversation.customer_wrote(state, first, now, opening=True)
         return state, effects
@@ -157,7 +172,7 @@ class CaseState(BaseModel):
     # ----- commands ------------------------------------------------------------------------
     def check(self, command: Command) -> None:
         """Raise Rejected if `command` cannot apply now; changes nothing."""
-        if self.closed and not isinstance(command, CustomerMessage):
+        if self.closed and not isinstance(command, CustomerMessage | DeliveryReport | SmsConsent):
             raise Rejected("the case is closed")
         match command:
             case Escalate(kind=EscalationKind.HIERARCHICAL, to_level=to_level):
@@ -247,6 +262,10 @@ class CaseState(BaseModel):
                 return self.reopen(actor, reason, now)
             case Close(actor=actor):
                 return self._close(actor, now, reason=None)
+            case DeliveryReport():
+                return delivery.report(self, command, now) if not self.closed else []
+            case SmsConsent():
+                return delivery.consent(self, command, now)
         raise Rejected(f"unsupported command {type(command).__name__}")
 
     def reject(self, name: str, error: str, now: datetime, actor: str | None = None) -> None:
@@ -254,8 +273,15 @@ class CaseState(BaseModel):
         self.last_rejection = f"{name}: {error}"
         self.log(now, "rejected", actor or "unknown", reason=error, detail={"signal": name})
 
-    def delivery_failed(self, effect: Effect, error: str, now: datetime) -> None:
-        """A notification or message that could not be delivered, for good."""
+    def delivery_failed(
+        self, effect: Effect, error: str, now: datetime, fallback: bool = True
+    ) -> list[Effect]:
+        """A notification or message that could not be delivered, for good.
+
+        A message to the customer is tried once on their other channel.
+        """
+        if fallback and isinstance(effect, ReplyToCustomer) and not self.closed:
+            return delivery.fall_back(self, effect, error, now)
         target = effect.kind if isinstance(effect, Notify) else effect.channel.value
         self.log(
             now,
@@ -264,13 +290,22 @@ class CaseState(BaseModel):
             reason=error,
             detail={"effect": effect.type, "target": target, "key": effect.key},
         )
+        return []
+
+    def sent_outcome(
+        self, effect: ReplyToCustomer, result: SendResult, now: datetime
+    ) -> list[Effect]:
+        """The answer of the activity that tried to send `effect` (sent, deferred, refused)."""
+        return delivery.outcome(self, effect, result, now)
 
     # ----- time ----------------------------------------------------------------------------
     def next_due(self) -> datetime | None:
         """The next instant at which time alone changes the case."""
         if self.closed:
             return None
-        due = [d for d in (clocks.next_due(self), self.closes_at) if d is not None]
+        due = [
+            d for d in (clocks.next_due(self), self.closes_at, delivery.due(self)) if d is not None
+        ]
         if self.ack is not None:
             due.append(self.ack.due)
         return min(due, default=None)
@@ -282,6 +317,7 @@ class CaseState(BaseModel):
         effects = clocks.tick(self, now)
         if self.ack is not None and now >= self.ack.due:
             effects += escalation.ack_timed_out(self, now)
+        effects += delivery.release(self, now)
         closes_at = self.closes_at
         if closes_at is not None and now >= closes_at:
             effects += self._close(SYSTEM, now, reason="auto-closed after resolution")

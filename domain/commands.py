@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, model_validator
 
+from domain.channels import DeliveryStatus
 from domain.models import BodyRef, Channel, LevelInput, Priority, Strict
 from domain.problems import problems
 from domain.record import PREVIEW_CHARS
@@ -28,6 +29,11 @@ class CustomerMessage(Strict):
     sent_at: datetime | None = None
     body: BodyRef | None = Field(
         default=None, description="claim check: the full body is in the store, `text` previews it"
+    )
+    via: str | None = Field(
+        default=None,
+        max_length=254,
+        description="the tenant number or address the customer wrote to (replies go from it)",
     )
 
     @model_validator(mode="after")
@@ -54,6 +60,7 @@ class InboundMessage(Strict):
     media_count: int = Field(default=0, ge=0, le=50)
     provider_message_id: str | None = Field(default=None, max_length=128)
     sent_at: datetime | None = None
+    via: str | None = Field(default=None, max_length=254)
 
 
 class AgentMessage(Strict):
@@ -123,6 +130,22 @@ class Close(Strict):
     actor: Actor
 
 
+class DeliveryReport(Strict):
+    """A provider's report that a message to the customer did not arrive."""
+
+    provider: str = Field(min_length=1, max_length=16)
+    provider_id: str = Field(min_length=1, max_length=128)
+    status: DeliveryStatus
+    error_code: str | None = Field(default=None, max_length=32)
+
+
+class SmsConsent(Strict):
+    """The customer opted out of (or back into) texts from the tenant's number."""
+
+    opted_out: bool
+    keyword: str = Field(min_length=1, max_length=32)
+
+
 Command = (
     CustomerMessage
     | AgentMessage
@@ -135,6 +158,8 @@ Command = (
     | Resolve
     | Reopen
     | Close
+    | DeliveryReport
+    | SmsConsent
 )
 
 
@@ -225,6 +250,24 @@ _SPECS = [
     ),
     CommandSpec(
         "close", Close, "Close the case for good; the workflow completes.", {"actor": "sam"}
+    ),
+    CommandSpec(
+        "delivery_report",
+        DeliveryReport,
+        "A provider reports a customer message failed (the ingress sends this); the case "
+        "tries the customer's other channel.",
+        {
+            "provider": "twilio",
+            "provider_id": "SM123",
+            "status": "undelivered",
+            "error_code": "30003",
+        },
+    ),
+    CommandSpec(
+        "sms_consent",
+        SmsConsent,
+        "The customer opted out of texts (STOP) or back in (START); the ingress sends this.",
+        {"opted_out": True, "keyword": "STOP"},
     ),
 ]
 

@@ -5,8 +5,9 @@ from typing import TYPE_CHECKING
 
 from domain import clocks, effects, escalation
 from domain.commands import AgentMessage, CustomerMessage
+from domain.consent import keyword as consent_keyword
 from domain.effects import Effect
-from domain.models import Author, CaseStatus
+from domain.models import Author, CaseStatus, Channel
 from domain.record import TranscriptEntry
 from domain.sla import ClockKind
 from domain.triggers import escalation_keyword
@@ -39,6 +40,9 @@ def customer_wrote(
             body=msg.body,
         )
     )
+    case.last_inbound[msg.channel] = now
+    if msg.channel is Channel.SMS and msg.via:
+        case.sms_number = msg.via
     if msg.channel is not case.channel:
         case.log(
             now,
@@ -55,6 +59,8 @@ def customer_wrote(
         current = case.clocks.get(ClockKind.NEXT_RESPONSE)
         if current is None or current.stopped:
             clocks.start(case, ClockKind.NEXT_RESPONSE, now)
+    if case.callback_offered and msg.channel is Channel.SMS and consent_keyword(msg.text) == "yes":
+        return out + _callback_requested(case, now)
     # A claim-checked body is judged on its preview: the workflow never loads the body.
     keyword = escalation_keyword(msg.text, case.matrix.keywords)
     if keyword is not None:
@@ -67,6 +73,15 @@ def customer_wrote(
 def agent_wrote(case: "CaseState", msg: AgentMessage, now: datetime) -> list[Effect]:
     """Record the reply, meet the response clocks, send it to the customer."""
     channel = msg.channel or case.channel
+    if channel is Channel.SMS and case.sms_opted_out and case.customer.email:
+        case.log(
+            now,
+            "channel_fallback",
+            SYSTEM,
+            reason="the customer opted out of texts",
+            detail={"from": "sms", "to": "email", "key": None},
+        )
+        channel = Channel.EMAIL
     case.record.add_message(
         TranscriptEntry(
             seq=0, at=now, author=Author.AGENT, who=msg.agent, channel=channel, text=msg.text
@@ -78,3 +93,20 @@ def agent_wrote(case: "CaseState", msg: AgentMessage, now: datetime) -> list[Eff
     if case.assignee is None:
         case.assignee = msg.agent
     return [effects.reply(case, channel, msg.text)]
+
+
+def _callback_requested(case: "CaseState", now: datetime) -> list[Effect]:
+    """The customer replied YES to "Reply YES for a call back": tell the team, confirm."""
+    if case.callback_requested_at is not None:
+        return []  # one request per case; a second YES changes nothing
+    case.callback_requested_at = now
+    case.log(now, "callback_requested", "customer", reason="the customer replied YES")
+    return [
+        effects.notify(
+            case,
+            "callback",
+            "notify_escalation",
+            reason="the customer asked for a call back",
+        ),
+        effects.reply(case, Channel.SMS, effects.text(case, "callback_ack"), options=False),
+    ]

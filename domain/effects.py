@@ -4,9 +4,10 @@ The case decides; activities carry these out. Each effect has a key derived from
 the case (never random), so a retried delivery is recognised as the same one.
 """
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain import matrix as routing
 from domain.models import Channel, Level
@@ -16,7 +17,7 @@ from domain.tenant import Contact
 if TYPE_CHECKING:
     from domain.case import CaseState
 
-NoticeKind = Literal["escalation", "ack_reminder", "sla_warning", "sla_breach"]
+NoticeKind = Literal["escalation", "ack_reminder", "sla_warning", "sla_breach", "callback"]
 
 
 class Notify(BaseModel):
@@ -43,6 +44,23 @@ class ReplyToCustomer(BaseModel):
     channel: Channel
     to: str | None
     text: str
+    sender: str | None = Field(
+        default=None, description="the tenant number or address the customer wrote to"
+    )
+    last_inbound_at: datetime | None = Field(
+        default=None, description="the customer's last message on this channel (quiet hours)"
+    )
+    fallback_from: Channel | None = Field(
+        default=None, description="set when this is a retry on another channel"
+    )
+    options: str | None = Field(
+        default=None, description='appended to a text: "Reply YES for a call back"'
+    )
+
+    @property
+    def body(self) -> str:
+        """What the customer receives: the text and, on SMS, the options offered."""
+        return f"{self.text}\n{self.options}" if self.options else self.text
 
 
 Effect = Notify | ReplyToCustomer
@@ -88,14 +106,23 @@ def notify(case: "CaseState", kind: NoticeKind, template: str, **extra: str) -> 
     )
 
 
-def reply(case: "CaseState", channel: Channel, message: str) -> ReplyToCustomer:
-    """Send `message` to the customer's address on `channel`."""
+def reply(
+    case: "CaseState", channel: Channel, message: str, options: bool = True
+) -> ReplyToCustomer:
+    """Send `message` to the customer's address on `channel`.
+
+    The first text of a case offers the tenant's other options ("Reply YES for a call back").
+    """
     to = {
         Channel.SMS: case.customer.phone,
         Channel.VOICE: case.customer.phone,
         Channel.EMAIL: case.customer.email,
         Channel.CHAT: case.customer.id,
     }[channel]
+    offer = None
+    if channel is Channel.SMS and options and not case.callback_offered:
+        offer = case.policy.config.sms_options() or None
+        case.callback_offered = offer is not None
     return ReplyToCustomer(
         key=_key(case),
         case_id=case.case_id,
@@ -103,4 +130,7 @@ def reply(case: "CaseState", channel: Channel, message: str) -> ReplyToCustomer:
         channel=channel,
         to=to,
         text=message,
+        sender=case.sms_number if channel is Channel.SMS else None,
+        last_inbound_at=case.last_inbound.get(channel),
+        options=offer,
     )

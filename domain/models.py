@@ -122,6 +122,11 @@ class CaseInput(Strict):
     body: BodyRef | None = Field(
         default=None, description="claim check: the first message's full body is in the store"
     )
+    via: str | None = Field(
+        default=None,
+        max_length=254,
+        description="the tenant number or address the customer wrote to (replies go from it)",
+    )
 
 
 class Author(StrEnum):

@@ -12,6 +12,7 @@ import holidays as holiday_data
 from pydantic import (
     BaseModel,
     ConfigDict,
+    EmailStr,
     Field,
     ValidationError,
     ValidationInfo,
@@ -21,8 +22,9 @@ from pydantic import (
 
 from domain.calendar import BusinessCalendar, Shift
 from domain.durations import Duration
-from domain.models import Channel, Level, LevelInput, Priority, Tier
+from domain.models import Channel, E164Phone, Level, LevelInput, Priority, Tier
 from domain.problems import problems
+from domain.templates import render
 
 CHECK_HOLIDAYS = "check_holidays"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -193,6 +195,8 @@ TEMPLATE_FIELDS = frozenset(
         "clock",
         "deadline",
         "customer_name",
+        "details_url",
+        "failed_channel",
     }
 )
 
@@ -212,7 +216,54 @@ DEFAULT_TEMPLATES = {
         "Reminder: case {case_id} ({priority}) is waiting for {level_title} to acknowledge."
     ),
     "sla_warning": "Case {case_id} ({priority}): {clock} SLA is due at {deadline}.",
+    # To customers by SMS: each must fit the tenant's segment budget (checked at load).
+    "sms_options": "Reply YES for a call back.",
+    "sms_options_link": "Reply YES for a call back, or see {details_url}",
+    "callback_ack": "Thanks, we will call you back on this number soon about case {case_id}. - {brand}",
+    "channel_fallback": "We could not reach you by {failed_channel}, so we are writing here. - {brand}",
 }
+# Templates a customer may receive by SMS, checked against the tenant's segment budget.
+CUSTOMER_TEMPLATES = (
+    "escalation_ack",
+    "escalation_ack_repeat",
+    "sms_options",
+    "sms_options_link",
+    "callback_ack",
+    "channel_fallback",
+)
+
+
+class SmsConfig(Config):
+    """The tenant's SMS numbers and how its texts behave."""
+
+    numbers: list[E164Phone] = Field(
+        default_factory=list, description="the numbers customers text (E.164); replies go from"
+    )
+    help_text: str | None = Field(default=None, description="the answer to HELP / INFO")
+    segment_budget: int = Field(
+        default=3, ge=1, le=10, description="at most this many segments for a templated text"
+    )
+    conversation_window: Duration = Field(
+        default=timedelta(minutes=30),
+        description="a reply within this long of the customer's last text is not proactive",
+    )
+    callback_offer: bool = Field(
+        default=True, description="offer 'Reply YES for a call back' in replies"
+    )
+    details_url: str | None = Field(
+        default=None, description="a link for full instructions, offered in replies"
+    )
+
+
+class EmailConfig(Config):
+    """Where the tenant's customer email comes from and where replies go."""
+
+    from_address: EmailStr | None = Field(default=None, description="the sender of customer email")
+    from_name: str | None = None
+    inbound_address: EmailStr | None = Field(
+        default=None,
+        description="the Inbound Parse address; replies go to its local part + case token",
+    )
 
 
 class TenantConfig(Config):
@@ -226,6 +277,8 @@ class TenantConfig(Config):
     sla: SlaPolicy
     escalation: EscalationMatrix
     templates: dict[str, str] = Field(default_factory=dict)
+    sms: SmsConfig = SmsConfig()
+    email: EmailConfig = EmailConfig()
 
     @field_validator("timezone")
     @classmethod
@@ -251,8 +304,50 @@ class TenantConfig(Config):
                 raise ValueError(f"template {key!r} uses unknown fields {sorted(bad)}")
         return value
 
+    @model_validator(mode="after")
+    def _sms_fits_budget(self, info: ValidationInfo) -> "TenantConfig":
+        # Checked when a file is read, like the holidays: a case's copy was checked then.
+        if not (info.context or {}).get(CHECK_HOLIDAYS):
+            return self
+        from domain.consent import ConsentAction, confirmation
+        from domain.sms import segments
+
+        budget = self.sms.segment_budget
+        worst = {
+            "brand": self.name,
+            "case_id": "X" * 40,
+            "level": "L4",
+            "level_title": max((lv.title for lv in self.escalation.levels.values()), key=len),
+            "team": max(self.escalation.teams, key=len),
+            "team_title": max((t.title for t in self.escalation.teams.values()), key=len),
+            "priority": "P1",
+            "customer_name": "X" * 40,
+            "details_url": self.sms.details_url or "",
+            "failed_channel": "email",
+        }
+        texts = {key: render(self.template(key), worst) for key in CUSTOMER_TEMPLATES}
+        for action in ConsentAction:
+            texts[f"{action.value} confirmation"] = confirmation(
+                action, self.name, self.sms.help_text
+            )
+        for key, text in texts.items():
+            count = segments(text).count
+            if count > budget:
+                raise ValueError(
+                    f"template {key!r} can take {count} SMS segments with the longest values "
+                    f"(sms.segment_budget is {budget}): shorten it or raise the budget"
+                )
+        return self
+
     def template(self, key: str) -> str:
         return self.templates.get(key, DEFAULT_TEMPLATES[key])
+
+    def sms_options(self) -> str:
+        """The multichannel options appended to a text reply, or '' when the tenant offers none."""
+        if not self.sms.callback_offer:
+            return ""
+        key = "sms_options_link" if self.sms.details_url else "sms_options"
+        return render(self.template(key), {"details_url": self.sms.details_url})
 
 
 class TenantPolicy(BaseModel):
@@ -300,3 +395,43 @@ def parse_tenant(text: str, source: str) -> TenantConfig:
         return TenantConfig.model_validate(raw, context={CHECK_HOLIDAYS: True})
     except ValidationError as exc:
         raise TenantConfigError(source, problems(exc, root="(file)")) from exc
+
+
+class TenantDirectory:
+    """Which tenant owns an SMS number or an inbound email address (each belongs to one)."""
+
+    def __init__(self, tenants: dict[str, TenantConfig]) -> None:
+        self.tenants = tenants
+        self._numbers: dict[str, str] = {}
+        self._inbound: dict[str, str] = {}
+        clashes: list[str] = []
+        for tenant in tenants.values():
+            for number in tenant.sms.numbers:
+                owner = self._numbers.setdefault(number, tenant.id)
+                if owner != tenant.id:
+                    clashes.append(f"SMS number {number} is listed by {owner} and {tenant.id}")
+            address = tenant.email.inbound_address
+            if address is not None:
+                key = address.casefold()
+                owner = self._inbound.setdefault(key, tenant.id)
+                if owner != tenant.id:
+                    clashes.append(
+                        f"inbound address {address} is listed by {owner} and {tenant.id}"
+                    )
+        if clashes:
+            raise TenantConfigError("tenant configuration", clashes)
+
+    def by_number(self, number: str) -> TenantConfig | None:
+        tenant = self._numbers.get(number)
+        return self.tenants[tenant] if tenant else None
+
+    def by_inbound(self, address: str) -> tuple[TenantConfig, str | None] | None:
+        """The tenant an email was sent to, and the case token of a reply (support+TOKEN@…)."""
+        local, at, domain = address.strip().casefold().rpartition("@")
+        if not at:
+            return None
+        base, plus, token = local.partition("+")
+        tenant = self._inbound.get(f"{base}@{domain}")
+        if tenant is None:
+            return None
+        return self.tenants[tenant], (token or None) if plus else None

@@ -125,3 +125,76 @@ message_bodies = Table(
     Column("created_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("case_id", "ref"),
 )
+
+# ----- channels (0002) ------------------------------------------------------------------------
+# Customers' phone numbers and email addresses are not stored here: rows are keyed by
+# `address_key` (domain.channels.address_key, a SHA-256 of the normalised address), which is
+# enough to find a conversation, count texts and honour an opt-out.
+
+sms_consent = Table(
+    "sms_consent",
+    metadata,
+    Column("tenant_number", String(20), nullable=False),
+    Column("address_key", String(64), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("opted_out", Boolean, nullable=False),
+    Column("keyword", String(32), nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_number", "address_key"),
+)
+
+# The open case of a customer on a channel: how an inbound text or email finds its case.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("tenant", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("address_key", String(64), nullable=False),
+    Column("case_id", String(128), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant", "channel", "address_key"),
+    Index(None, "case_id"),
+)
+
+# Every message sent to a provider: the retry guard, the quiet-hours cap, status callbacks.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("case_id", String(128), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("provider_id", String(128)),
+    Column("sender", String(254), nullable=False),
+    Column("address_key", String(64), nullable=False),
+    Column("recipient", String(254), nullable=False),  # masked
+    Column("proactive", Boolean, nullable=False),
+    Column("segments", Integer),
+    Column("status", String(32), nullable=False),
+    Column("error_code", String(32)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("status_at", UtcDateTime, nullable=False),
+    UniqueConstraint("provider", "provider_id"),
+    Index(None, "tenant", "channel", "address_key", "created_at"),
+)
+
+# Reply-to tokens: support+TOKEN@inbound-domain threads an email reply into its case.
+case_tokens = Table(
+    "case_tokens",
+    metadata,
+    Column("token", String(32), primary_key=True),
+    Column("case_id", String(128), nullable=False, unique=True),
+    Column("tenant", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Provider webhook events already applied (SendGrid's sg_event_id, Twilio's status updates).
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("provider", String(16), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("provider", "event_id"),
+)

@@ -44,7 +44,7 @@ from domain.record import (
     TranscriptPage,
     digest,
 )
-from records.schema import case_events, case_messages, cases, message_bodies
+from records.schema import case_events, case_messages, cases, conversations, message_bodies
 
 ERASED = "erased"
 # An address that drops packets would otherwise hold a connect for the OS's TCP timeout.
@@ -188,6 +188,9 @@ class CaseStore:
                 rows = [_event_row(batch.case_id, e) for e in batch.events]
                 result.events_written = len(self._insert_new(conn, case_events, rows))
             self._upsert_summary(conn, batch.summary)
+            if batch.summary.status == "closed":
+                # The customer's next text or email opens a new case.
+                conn.execute(delete(conversations).where(conversations.c.case_id == batch.case_id))
         return result
 
     def _upsert_summary(self, conn: Connection, summary: CaseSnapshot) -> None:

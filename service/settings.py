@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -40,6 +40,57 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the case record store, e.g. postgresql+psycopg://u:p@h/db;"
         " default: a SQLite file in the data directory",
     )
+
+    # ----- channels ---------------------------------------------------------------------
+    sms_provider: Literal["outbox", "twilio"] = Field(
+        default="outbox", description="where customer and staff SMS go"
+    )
+    email_provider: Literal["outbox", "sendgrid"] = Field(
+        default="outbox", description="where customer and staff email goes"
+    )
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, description="also the key that signs Twilio's webhooks"
+    )
+    twilio_api_url: str = Field(
+        default="https://api.twilio.com", description="Twilio's REST API base URL (tests: a fake)"
+    )
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_api_url: str = Field(
+        default="https://api.sendgrid.com", description="SendGrid's API base URL (tests: a fake)"
+    )
+    sendgrid_event_public_key: str | None = Field(
+        default=None, description="the verification key of SendGrid's signed event webhook"
+    )
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="the base URL providers call back (webhooks), as they see it",
+    )
+    ingress_host: str = "127.0.0.1"
+    ingress_port: int = Field(default=8000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _provider_credentials(self) -> "Settings":
+        if self.sms_provider == "twilio" and not (
+            self.twilio_account_sid and self.twilio_auth_token
+        ):
+            raise ValueError(
+                "sms_provider is 'twilio' but ESCALATE_TWILIO_ACCOUNT_SID and "
+                "ESCALATE_TWILIO_AUTH_TOKEN are not both set"
+            )
+        if self.email_provider == "sendgrid" and not self.sendgrid_api_key:
+            raise ValueError(
+                "email_provider is 'sendgrid' but ESCALATE_SENDGRID_API_KEY is not set"
+            )
+        if not self.public_url.startswith(("http://", "https://")):
+            raise ValueError(f"public_url {self.public_url!r} must start with http:// or https://")
+        self.public_url = self.public_url.rstrip("/")
+        return self
+
+    @property
+    def dev_secret_path(self) -> Path:
+        """Where `escalate dev` keeps the webhook signing secret when Twilio has no token."""
+        return self.data_dir / "webhook-secret"
 
     @property
     def outbox_path(self) -> Path:

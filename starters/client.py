@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.commands import NAMES, Command, CustomerMessage, InboundMessage
 from domain.models import BodyRef, CaseInput
@@ -90,6 +91,14 @@ def list_query(
 RUN_LIMIT_RETRIES = 20
 
 
+class CaseClosed(RuntimeError):
+    """The case has ended; a new message belongs to a new case."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"case {case_id} is closed")
+        self.case_id = case_id
+
+
 class NoStore(RuntimeError):
     """The call needs the case record store and this client was built without one."""
 
@@ -160,7 +169,12 @@ class CaseClient:
             )
         payload = message.model_dump(mode="json", exclude_none=True)
         if isinstance(case, str):
-            await self._signal_through_run_limits(case, payload)
+            try:
+                await self._signal_through_run_limits(case, payload)
+            except RPCError as exc:
+                if exc.status is RPCStatusCode.NOT_FOUND:
+                    raise CaseClosed(case) from exc
+                raise
             return True
         start = case.model_copy(
             update={
@@ -168,17 +182,23 @@ class CaseClient:
                 "message_id": message.provider_message_id,
                 "channel": message.channel,
                 "body": message.body,
+                "via": message.via or case.via,
             }
         )
-        await self.client.start_workflow(
-            CaseWorkflow.run,
-            start.model_dump(mode="json", exclude_none=True),
-            id=workflow_id(case.case_id),
-            task_queue=self.task_queue,
-            start_signal="customer_message",
-            start_signal_args=[payload],
-            static_summary=static_summary(start),
-        )
+        try:
+            await self.client.start_workflow(
+                CaseWorkflow.run,
+                start.model_dump(mode="json", exclude_none=True),
+                id=workflow_id(case.case_id),
+                task_queue=self.task_queue,
+                start_signal="customer_message",
+                start_signal_args=[payload],
+                static_summary=static_summary(start),
+                # A closed case's id is never reused for a new case: its record is in the store.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError as exc:
+            raise CaseClosed(case.case_id) from exc
         return True
 
     async def _signal_through_run_limits(self, case_id: str, payload: Mapping[str, Any]) -> None:

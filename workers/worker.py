@@ -10,11 +10,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.delivery import DeliveryActivities
+from activities.email import EmailProvider, OutboxEmail, SendGridEmail
 from activities.journal import JournalActivities
 from activities.outbox import Outbox
+from activities.sms import OutboxSms, SmsProvider, TwilioSms
 from activities.tenants import TenantActivities, load_directory
-from domain.tenant import TenantConfig
+from domain.tenant import TenantConfig, TenantConfigError
 from records import migrate
+from records.channels import ChannelStore
 from records.store import CaseStore
 from service.settings import Settings
 from workers.interceptors import CaseLogContext
@@ -32,6 +35,39 @@ async def connect(settings: Settings) -> Client:
     )
 
 
+def providers(settings: Settings, outbox: Outbox) -> tuple[SmsProvider, EmailProvider]:
+    """The SMS and email providers the settings choose (the outbox unless configured)."""
+    sms: SmsProvider = OutboxSms(outbox)
+    email: EmailProvider = OutboxEmail(outbox)
+    if settings.sms_provider == "twilio":
+        assert settings.twilio_account_sid and settings.twilio_auth_token
+        sms = TwilioSms(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token.get_secret_value(),
+            settings.twilio_api_url,
+        )
+    if settings.email_provider == "sendgrid":
+        assert settings.sendgrid_api_key
+        email = SendGridEmail(
+            settings.sendgrid_api_key.get_secret_value(), settings.sendgrid_api_url
+        )
+    return sms, email
+
+
+def check_channels(settings: Settings, tenants: dict[str, TenantConfig]) -> None:
+    """A real provider needs each tenant's sender: refuse to start without it."""
+    problems = []
+    for tenant in tenants.values():
+        if settings.sms_provider == "twilio" and not tenant.sms.numbers:
+            problems.append(
+                f"{tenant.id}: sms.numbers is empty (Twilio needs a number to send from)"
+            )
+        if settings.email_provider == "sendgrid" and not tenant.email.from_address:
+            problems.append(f"{tenant.id}: email.from_address is not set (SendGrid needs a sender)")
+    if problems:
+        raise TenantConfigError(str(settings.tenants_dir), problems)
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -40,7 +76,15 @@ def build_worker(
     store: CaseStore,
 ) -> Worker:
     tenant_activities = TenantActivities(tenants)
-    delivery = DeliveryActivities(outbox)
+    sms, email = providers(settings, outbox)
+    delivery = DeliveryActivities(
+        outbox,
+        ChannelStore(engine=store.engine),
+        tenants,
+        sms=sms,
+        email=email,
+        public_url=settings.public_url,
+    )
     journal = JournalActivities(store)
     return Worker(
         client,
@@ -64,6 +108,7 @@ async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; refuses to start on a bad tenant configuration or a case
     record store whose schema is not current (raises before connecting to Temporal)."""
     tenants = load_directory(settings.tenants_dir)
+    check_channels(settings, tenants)
     migrate.require_current(settings.records_url)
     store = CaseStore(settings.records_url)
     client = await connect(settings)
@@ -77,8 +122,16 @@ async def run_worker(settings: Settings) -> None:
         task_queue=settings.task_queue,
         namespace=settings.namespace,
         tenants=sorted(tenants),
+        sms=_describe(settings.sms_provider, "SMS"),
+        email=_describe(settings.email_provider, "email"),
     )
     async with worker:
         await stop.wait()
         log.info("worker stopping")
     log.info("worker stopped")
+
+
+def _describe(provider: str, channel: str) -> str:
+    if provider == "outbox":
+        return f"local outbox (no {channel} provider configured; `escalate outbox` shows it)"
+    return provider

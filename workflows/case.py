@@ -22,8 +22,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain import views
     from domain.case import CaseState, Rejected
+    from domain.channels import SendResult
     from domain.commands import COMMANDS, parse_command
-    from domain.effects import Effect, Notify
+    from domain.effects import Effect, Notify, ReplyToCustomer
     from domain.models import CaseInput
     from domain.problems import problems
     from domain.record import CARRY_BYTES, JournalResult, TimelineWindow, TranscriptWindow
@@ -56,6 +57,9 @@ MAX_SIGNALS_PER_RUN = 5_000
 KEEP_DEADLINE_TIMER = "keep-deadline-timer"
 # Patch: the case journals its record to the store and keeps only a bounded window.
 CASE_JOURNAL = "case-journal"
+# Patch: a customer message comes back sent, deferred (quiet hours) or refused, and a failed
+# one is tried on the customer's other channel.
+CHANNEL_OUTCOMES = "channel-outcomes"
 SYSTEM = "system"
 
 
@@ -93,10 +97,15 @@ def _describe(exc: ValidationError) -> str:
 class _Deliveries:
     """An ordered queue of effects carried out by activities, one at a time."""
 
-    def __init__(self, on_failure: Callable[[Effect, str], None]) -> None:
+    def __init__(
+        self,
+        on_failure: Callable[[Effect, str], None],
+        on_result: Callable[[Effect, Any], None] | None = None,
+    ) -> None:
         self.queue: list[Effect] = []
         self.busy = False
         self._on_failure = on_failure
+        self._on_result = on_result
 
     @property
     def idle(self) -> bool:
@@ -108,9 +117,12 @@ class _Deliveries:
             effect = self.queue[0]
             self.busy = True
             try:
-                await _deliver(effect)
+                result = await _deliver(effect)
             except ActivityError as err:
                 self._on_failure(effect, _reason(err))
+            else:
+                if self._on_result is not None:
+                    self._on_result(effect, result)
             finally:
                 self.queue.pop(0)
                 self.busy = False
@@ -120,11 +132,17 @@ def _reason(err: ActivityError) -> str:
     return str(getattr(err.cause, "message", None) or err)
 
 
-async def _deliver(effect: Effect) -> None:
-    activity = "notify_escalation" if isinstance(effect, Notify) else "send_customer_message"
-    await workflow.execute_activity(
+async def _deliver(effect: Effect) -> Any:
+    if isinstance(effect, Notify):
+        activity, result_type = "notify_escalation", None
+    else:
+        activity, result_type = "send_customer_message", SendResult
+    if result_type is not None and not workflow.patched(CHANNEL_OUTCOMES):
+        result_type = None  # an older run: the activity answered a bool
+    return await workflow.execute_activity(
         activity,
         effect,
+        result_type=result_type,
         start_to_close_timeout=timedelta(seconds=30),
         schedule_to_close_timeout=timedelta(hours=2),
         retry_policy=DELIVERY_RETRY,
@@ -274,9 +292,10 @@ class CaseWorkflow:
         self._next_update_id = 0
         self._published: dict[str, Any] = {}
         self._staff = _Deliveries(self._delivery_failed)
-        self._customer = _Deliveries(self._delivery_failed)
+        self._customer = _Deliveries(self._delivery_failed, self._delivery_result)
         self._journal: _Journal | None = None
         self._signals = 0  # received by this run
+        self._woken = False  # a delivery's outcome changed the case: look again
 
     # ----- main loop -----------------------------------------------------------------------
     @workflow.run
@@ -324,11 +343,13 @@ class CaseWorkflow:
                     self._case.model_copy(update={"continued": carried}).model_dump(mode="json")
                 )
             due = state.next_due()
+            self._woken = False
             if workflow.patched(KEEP_DEADLINE_TIMER):
                 self._arm(due)
                 await workflow.wait_condition(
                     lambda: (
                         bool(self._inbox)
+                        or self._woken
                         or (self._timer is not None and self._timer.done())
                         or (self._should_continue() and self._quiescent())
                     )
@@ -406,7 +427,16 @@ class CaseWorkflow:
     def _delivery_failed(self, effect: Effect, error: str) -> None:
         if self._state is None:
             return
-        self._state.delivery_failed(effect, error, workflow.now())
+        fallback = workflow.patched(CHANNEL_OUTCOMES)
+        self._queue(*self._state.delivery_failed(effect, error, workflow.now(), fallback))
+        self._woken = True
+
+    def _delivery_result(self, effect: Effect, result: Any) -> None:
+        if self._state is None or not isinstance(result, SendResult):
+            return
+        assert isinstance(effect, ReplyToCustomer)
+        self._queue(*self._state.sent_outcome(effect, result, workflow.now()))
+        self._woken = True
 
     def _should_continue(self) -> bool:
         info = workflow.info()

@@ -1,5 +1,7 @@
 """Delivery activities against the real SQLite outbox, through ActivityEnvironment."""
 
+from datetime import UTC, datetime
+
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -7,9 +9,24 @@ from temporalio.testing import ActivityEnvironment
 from activities.delivery import DeliveryActivities
 from activities.outbox import Outbox
 from activities.tenants import TenantActivities
+from domain.channels import Outcome
 from domain.effects import Notify, ReplyToCustomer
 from domain.models import Channel, Level
 from domain.tenant import Contact
+from records import migrate
+from records.channels import ChannelStore
+from records.store import sqlite_url
+
+# Midday in New York: inside every US number's sending window.
+NOON_NY = datetime(2026, 6, 3, 16, 0, tzinfo=UTC)
+
+
+def outbox_delivery(tmp_path, tenants=None) -> DeliveryActivities:
+    url = sqlite_url(tmp_path / "records.sqlite3")
+    migrate.upgrade(url)
+    return DeliveryActivities(
+        Outbox(tmp_path / "outbox.sqlite3"), ChannelStore(url), tenants or {}, clock=lambda: NOON_NY
+    )
 
 
 def notice(key: str = "c1:run:1") -> Notify:
@@ -29,7 +46,7 @@ def notice(key: str = "c1:run:1") -> Notify:
 
 
 async def test_a_retried_notification_is_delivered_once(tmp_path):
-    delivery = DeliveryActivities(Outbox(tmp_path / "outbox.sqlite3"))
+    delivery = outbox_delivery(tmp_path)
     env = ActivityEnvironment()
     assert await env.run(delivery.notify_escalation, notice()) == 2
     assert await env.run(delivery.notify_escalation, notice()) == 0  # the retry
@@ -42,7 +59,7 @@ async def test_a_retried_notification_is_delivered_once(tmp_path):
 
 
 async def test_customer_message_without_an_address_fails_permanently(tmp_path):
-    delivery = DeliveryActivities(Outbox(tmp_path / "outbox.sqlite3"))
+    delivery = outbox_delivery(tmp_path)
     message = ReplyToCustomer(
         key="k", case_id="c1", tenant="t", channel=Channel.EMAIL, to=None, text="hi"
     )
@@ -52,7 +69,7 @@ async def test_customer_message_without_an_address_fails_permanently(tmp_path):
 
 
 async def test_customer_message_is_stored_masked_and_idempotent(tmp_path):
-    delivery = DeliveryActivities(Outbox(tmp_path / "outbox.sqlite3"))
+    delivery = outbox_delivery(tmp_path)
     message = ReplyToCustomer(
         key="c1:r:7",
         case_id="c1",
@@ -62,8 +79,10 @@ async def test_customer_message_is_stored_masked_and_idempotent(tmp_path):
         text="We are on it",
     )
     env = ActivityEnvironment()
-    assert await env.run(delivery.send_customer_message, message) is True
-    assert await env.run(delivery.send_customer_message, message) is False
+    first = await env.run(delivery.send_customer_message, message)
+    again = await env.run(delivery.send_customer_message, message)
+    assert first.outcome is Outcome.SENT and first.provider == "outbox"
+    assert again.outcome is Outcome.SENT and again.reason == "already sent"
     [entry] = delivery.outbox.list(case_id="c1")
     assert entry.recipient == "+12******123" and entry.text == "We are on it"
 

@@ -17,8 +17,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.journal import JournalActivities
+from domain.channels import Outcome, SendResult
 from domain.effects import Notify, ReplyToCustomer
-from domain.models import CaseInput
+from domain.models import CaseInput, Channel
 from domain.record import (
     JournalBatch,
     JournalResult,
@@ -58,6 +59,10 @@ class Recorder:
     notices: list[Notify] = field(default_factory=list)
     replies: list[ReplyToCustomer] = field(default_factory=list)
     fail_customer: bool = False
+    dead_channels: set[Channel] = field(default_factory=set)
+    # Scripted answers per channel (deferred, refused), used up in order; then "sent".
+    outcomes: dict[Channel, list[SendResult]] = field(default_factory=dict)
+    held: list[ReplyToCustomer] = field(default_factory=list)
     # The journal's store: keyed by (case, seq) like the real one, so a retry changes nothing.
     messages: dict[tuple[str, int], TranscriptEntry] = field(default_factory=dict)
     events: dict[tuple[str, int], TimelineEvent] = field(default_factory=dict)
@@ -79,13 +84,21 @@ class Recorder:
         return len(notice.recipients)
 
     @activity.defn(name="send_customer_message")
-    async def send_customer_message(self, message: ReplyToCustomer) -> bool:
-        if self.fail_customer:
+    async def send_customer_message(self, message: ReplyToCustomer) -> SendResult:
+        if self.fail_customer or message.channel in self.dead_channels:
             raise ApplicationError(
                 "number is opted out", type="PermanentDeliveryError", non_retryable=True
             )
+        scripted = self.outcomes.get(message.channel)
+        if scripted:
+            result = scripted.pop(0)
+            if result.outcome is not Outcome.SENT:
+                self.held.append(message)
+                return result
         self.replies.append(message)
-        return True
+        return SendResult(
+            outcome=Outcome.SENT, provider="recorder", provider_id=f"id-{message.key}"
+        )
 
     @activity.defn(name="journal_case")
     async def journal_case(self, batch: JournalBatch) -> JournalResult:

@@ -1,0 +1,1 @@
+"""Local HTTP fakes of the Twilio and SendGrid APIs, driven by the real SDKs in tests."""
