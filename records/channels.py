@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, select, update
+from sqlalchemy import Connection, Table, and_, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -135,17 +135,7 @@ class ChannelStore:
         """
         key = address_key(channel, address)
         with write_transaction(self.engine) as conn:
-            conn.execute(
-                self._insert(conversations)
-                .values(
-                    tenant=tenant,
-                    channel=channel.value,
-                    address_key=key,
-                    case_id=case_id,
-                    started_at=at,
-                )
-                .on_conflict_do_nothing()
-            )
+            self._add_conversation(conn, tenant, channel, key, case_id, at)
             winner = conn.execute(
                 select(conversations.c.case_id).where(
                     conversations.c.tenant == tenant,
@@ -180,19 +170,25 @@ class ChannelStore:
             )
             current = conn.execute(select(conversations.c.case_id).where(where)).scalar()
             if current is None:
-                conn.execute(
-                    self._insert(conversations)
-                    .values(
-                        tenant=tenant,
-                        channel=channel.value,
-                        address_key=key,
-                        case_id=new_case_id,
-                        started_at=at,
-                    )
-                    .on_conflict_do_nothing()
-                )
+                self._add_conversation(conn, tenant, channel, key, new_case_id, at)
                 current = conn.execute(select(conversations.c.case_id).where(where)).scalar_one()
         return str(current)
+
+    def _add_conversation(
+        self, conn: Connection, tenant: str, channel: Channel, key: str, case_id: str, at: datetime
+    ) -> None:
+        """Point the address at `case_id` unless another case already holds it."""
+        conn.execute(
+            self._insert(conversations)
+            .values(
+                tenant=tenant,
+                channel=channel.value,
+                address_key=key,
+                case_id=case_id,
+                started_at=at,
+            )
+            .on_conflict_do_nothing()
+        )
 
     def end_conversations(self, case_id: str) -> int:
         """Forget the addresses that lead to a closed case: their next message opens a new one."""
@@ -224,10 +220,14 @@ class ChannelStore:
             "status": delivery.status.value,
         }
         with write_transaction(self.engine) as conn:
+            # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING.
             inserted = conn.execute(
-                self._insert(deliveries).values(values).on_conflict_do_nothing()
-            ).rowcount
-        return bool(inserted)
+                self._insert(deliveries)
+                .values(values)
+                .on_conflict_do_nothing()
+                .returning(deliveries.c.key)
+            ).first()
+        return inserted is not None
 
     def update_delivery_status(
         self,
@@ -314,8 +314,9 @@ class ChannelStore:
                 self._insert(webhook_events)
                 .values(provider=provider, event_id=event_id[:128], received_at=at)
                 .on_conflict_do_nothing()
-            ).rowcount
-        return bool(inserted)
+                .returning(webhook_events.c.event_id)
+            ).first()
+        return inserted is not None
 
 
 _RANK = {

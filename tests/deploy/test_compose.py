@@ -20,6 +20,7 @@ def test_services_and_start_order():
         "temporal-setup",
         "temporal-ui",
         "worker",
+        "ingress",
     }
     assert SERVICES["temporal-schema"]["depends_on"]["postgresql"]["condition"] == "service_healthy"
     assert (
@@ -37,7 +38,7 @@ def test_images_are_pinned_and_auto_setup_is_not_used():
     for name, service in SERVICES.items():
         image = service.get("image", "")
         assert "auto-setup" not in image, name
-        if name != "worker":
+        if name not in ("worker", "ingress"):  # built from this repo
             assert re.search(r":\d", image), f"{name} image {image!r} is not pinned"
 
 
@@ -84,3 +85,16 @@ def test_the_image_contains_every_package():
     ]
     for package in {p.split(".")[0] for p in packages}:
         assert f"COPY {package} {package}" in dockerfile
+
+
+def test_ingress_runs_beside_the_worker_with_the_same_settings():
+    ingress, worker = SERVICES["ingress"], SERVICES["worker"]
+    assert ingress["image"] == worker["image"]
+    assert ingress["command"] == ["sh", "-c", "escalate db upgrade && exec escalate ingress"]
+    assert ingress["ports"] == ["8000:8000"]
+    env = ingress["environment"]
+    for key, value in worker["environment"].items():
+        assert env[key] == value, key
+    assert env["ESCALATE_INGRESS_HOST"] == "0.0.0.0"
+    assert env["ESCALATE_PUBLIC_URL"].startswith("${ESCALATE_PUBLIC_URL")
+    assert "healthz" in " ".join(ingress["healthcheck"]["test"])
