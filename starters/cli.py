@@ -454,7 +454,11 @@ def worker() -> None:
 
 
 @app.command()
-def tenants() -> None:
+def tenants(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="every tenant with its SMS numbers and inbound address")
+    ] = False,
+) -> None:
     """Validate the tenant configuration files and list them."""
     from activities.tenants import load_directory
 
@@ -463,8 +467,119 @@ def tenants() -> None:
         found = load_directory(cfg.tenants_dir)
     except TenantConfigError as exc:
         fail(str(exc))
+    if as_json:
+        emit(
+            [
+                {
+                    "id": tenant.id,
+                    "name": tenant.name,
+                    "timezone": tenant.timezone,
+                    "sms_numbers": list(tenant.sms.numbers),
+                    "inbound_email": tenant.email.inbound_address,
+                }
+                for tenant in found.values()
+            ]
+        )
+        return
     for tenant in found.values():
         typer.echo(f"{tenant.id:<20} {tenant.name:<26} {tenant.timezone}")
+
+
+@app.command("ingress")
+def ingress_command(
+    show_parse_url: Annotated[
+        bool,
+        typer.Option(
+            "--show-parse-url",
+            help="print the Inbound Parse URL to configure at SendGrid (it holds a secret) and exit",
+        ),
+    ] = False,
+) -> None:
+    """Run the HTTP ingress (Twilio and SendGrid webhooks) until Ctrl-C / SIGTERM."""
+    from ingress.signing import parse_url, twilio_signing_key
+
+    cfg = settings()
+    if show_parse_url:
+        typer.echo(parse_url(cfg, twilio_signing_key(cfg)))
+        return
+    from ingress.server import serve
+    from records.migrate import SchemaOutOfDate
+    from starters.dev import port_free
+
+    if not port_free(cfg.ingress_host, cfg.ingress_port):
+        fail(
+            f"ingress port {cfg.ingress_port} on {cfg.ingress_host} is already in use "
+            "(set ESCALATE_INGRESS_PORT)"
+        )
+    typer.echo(
+        f"Ingress on http://{cfg.ingress_host}:{cfg.ingress_port}; providers call "
+        f"{cfg.public_url}/webhooks/twilio/sms, /webhooks/twilio/status, "
+        "/webhooks/sendgrid/inbound and /webhooks/sendgrid/events"
+    )
+    try:
+        serve(cfg)
+    except (SchemaOutOfDate, ValueError) as exc:  # a bad tenant file or provider key, too
+        fail(f"refusing to start: {exc}")
+
+
+simulate_app = typer.Typer(
+    help="Post a customer's text or email to the running ingress, as the provider would.",
+    no_args_is_help=True,
+)
+app.add_typer(simulate_app, name="simulate")
+
+
+def _simulated(request: Any, url: str | None, cfg: Settings) -> None:
+    import httpx
+
+    from starters.simulate import post
+
+    base = (url or cfg.public_url).rstrip("/")
+    try:
+        response = asyncio.run(post(request, base))
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach the ingress at {base}: {exc}. Is it running? (`escalate dev`)")
+    typer.echo(f"HTTP {response.status_code}")
+    typer.echo(response.text)
+    if response.status_code >= 400:
+        raise typer.Exit(1)
+
+
+@simulate_app.command("sms")
+def simulate_sms(
+    from_: Annotated[str, typer.Option("--from", help="the customer's number, E.164")],
+    to: Annotated[str, typer.Option(help="the tenant number the customer texts")],
+    text: Annotated[str, typer.Argument(help="what the customer writes")] = "",
+    media_url: Annotated[
+        list[str] | None, typer.Option("--media-url", help="an MMS attachment (repeatable)")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="the ingress's base URL; default: settings.public_url")
+    ] = None,
+) -> None:
+    """A text to a tenant number, signed like Twilio's webhook."""
+    from starters.simulate import sms_request
+
+    cfg = settings()
+    request = sms_request(cfg, from_=from_, to=to, text=text, media_urls=media_url or [])
+    _simulated(request, url, cfg)
+
+
+@simulate_app.command("email")
+def simulate_email(
+    from_: Annotated[str, typer.Option("--from", help="the customer's address")],
+    to: Annotated[str, typer.Option(help="the tenant's inbound address (+token for a reply)")],
+    text: Annotated[str, typer.Argument(help="the email's text")],
+    subject: Annotated[str, typer.Option(help="the subject line")] = "Support request",
+    url: Annotated[
+        str | None, typer.Option(help="the ingress's base URL; default: settings.public_url")
+    ] = None,
+) -> None:
+    """An email to a tenant's inbound address, posted like SendGrid's Inbound Parse."""
+    from starters.simulate import email_request
+
+    cfg = settings()
+    _simulated(email_request(cfg, from_=from_, to=to, subject=subject, text=text), url, cfg)
 
 
 @app.command()

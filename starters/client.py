@@ -146,7 +146,9 @@ class CaseClient:
             static_summary=static_summary(case),
         )
 
-    async def post_customer_message(self, case: CaseInput | str, message: CustomerMessage) -> bool:
+    async def post_customer_message(
+        self, case: CaseInput | str, message: CustomerMessage | InboundMessage
+    ) -> bool:
         """Deliver a customer message; given a CaseInput, a case that does not exist is opened.
 
         Returns False, sending nothing, when the store already holds the message's provider

@@ -1,7 +1,8 @@
 """`escalate dev`: the whole system on one machine, the embedded default behind `make run`.
 
 Starts the Temporal dev server (Web UI, SQLite under the data directory, the case
-search attributes registered), then a worker process; stops both on Ctrl-C.
+search attributes registered), then a worker process and the ingress (webhooks); stops
+them all on Ctrl-C.
 """
 
 import asyncio
@@ -97,11 +98,16 @@ def _stop(proc: subprocess.Popen[bytes], name: str, grace: float = 15.0) -> None
 
 def run_dev(settings: Settings, demo: bool) -> int:
     host, _, port = settings.temporal_address.rpartition(":")
-    for name, number in (("Temporal gRPC", int(port)), ("Web UI", settings.ui_port)):
-        if not port_free(host or "127.0.0.1", number):
+    for name, on, number in (
+        ("Temporal gRPC", host or "127.0.0.1", int(port)),
+        ("Web UI", host or "127.0.0.1", settings.ui_port),
+        ("Ingress", settings.ingress_host, settings.ingress_port),
+    ):
+        if not port_free(on, number):
             print(
                 f"{name} port {number} is already in use: is another `make run` still running? "
-                "Stop it, or set ESCALATE_TEMPORAL_ADDRESS / ESCALATE_UI_PORT.",
+                "Stop it, or set ESCALATE_TEMPORAL_ADDRESS / ESCALATE_UI_PORT / "
+                "ESCALATE_INGRESS_PORT.",
                 file=sys.stderr,
             )
             return 2
@@ -114,6 +120,11 @@ def run_dev(settings: Settings, demo: bool) -> int:
     except StoreUnavailable as exc:
         print(f"case record store unavailable: {exc}", file=sys.stderr)
         return 1
+    if settings.twilio_auth_token is None:
+        from ingress.signing import dev_secret
+
+        # Made before the ingress starts: it and `escalate simulate` sign with the same one.
+        dev_secret(settings.dev_secret_path)
     env = {**os.environ, **_settings_env(settings)}
     server_log = (settings.data_dir / "temporal.log").open("ab")
     server = subprocess.Popen(
@@ -124,6 +135,7 @@ def run_dev(settings: Settings, demo: bool) -> int:
         start_new_session=True,
     )
     worker: subprocess.Popen[bytes] | None = None
+    ingress: subprocess.Popen[bytes] | None = None
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -138,6 +150,7 @@ def run_dev(settings: Settings, demo: bool) -> int:
             print(f"{exc}; see {settings.data_dir / 'temporal.log'}", file=sys.stderr)
             return 1
         worker = subprocess.Popen([tool("escalate"), "worker"], env=env, start_new_session=True)
+        ingress = subprocess.Popen([tool("escalate"), "ingress"], env=env, start_new_session=True)
         if demo:
             from starters.demo import seed
 
@@ -149,6 +162,8 @@ def run_dev(settings: Settings, demo: bool) -> int:
             f"  Temporal gRPC   : {settings.temporal_address}\n"
             f"  Data            : {settings.data_dir.resolve()} (SQLite; cases survive restarts)\n"
             f"  Case records    : {settings.records_where}\n"
+            f"  Ingress         : http://{settings.ingress_host}:{settings.ingress_port} "
+            f"(webhooks signed for {settings.public_url})\n"
             f"  Server log      : {settings.data_dir / 'temporal.log'}\n"
             "  Try             : escalate case list | escalate case show ID | escalate outbox\n"
             "Press Ctrl-C to stop.\n",
@@ -164,10 +179,15 @@ def run_dev(settings: Settings, demo: bool) -> int:
             if worker.poll() is not None:
                 print(f"worker exited ({worker.returncode})", file=sys.stderr)
                 return 1
+            if ingress.poll() is not None:
+                print(f"ingress exited ({ingress.returncode})", file=sys.stderr)
+                return 1
             time.sleep(0.2)
         return 0
     finally:
-        print("Stopping worker and Temporal server...", flush=True)
+        print("Stopping ingress, worker and Temporal server...", flush=True)
+        if ingress is not None:
+            _stop(ingress, "ingress")
         if worker is not None:
             _stop(worker, "worker")
         _stop(server, "temporal")
@@ -187,4 +207,7 @@ def _settings_env(settings: Settings) -> dict[str, str]:
         "ESCALATE_DATA_DIR": str(settings.data_dir),
         "ESCALATE_TENANTS_DIR": str(settings.tenants_dir),
         "ESCALATE_LOG_FORMAT": settings.log_format,
+        "ESCALATE_INGRESS_HOST": settings.ingress_host,
+        "ESCALATE_INGRESS_PORT": str(settings.ingress_port),
+        "ESCALATE_PUBLIC_URL": settings.public_url,
     }

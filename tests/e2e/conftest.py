@@ -26,6 +26,7 @@ class DevSystem:
     workdir: Path
     grpc_port: int = field(default_factory=free_port)
     ui_port: int = field(default_factory=free_port)
+    ingress_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
 
@@ -35,10 +36,16 @@ class DevSystem:
             **os.environ,
             "ESCALATE_TEMPORAL_ADDRESS": f"127.0.0.1:{self.grpc_port}",
             "ESCALATE_UI_PORT": str(self.ui_port),
+            "ESCALATE_INGRESS_PORT": str(self.ingress_port),
+            "ESCALATE_PUBLIC_URL": self.ingress,
             "ESCALATE_DATA_DIR": str(self.workdir / ".data"),
             "ESCALATE_TENANTS_DIR": str(ROOT / "config" / "tenants"),
             "ESCALATE_LOG_FORMAT": "json",
         }
+
+    @property
+    def ingress(self) -> str:
+        return f"http://127.0.0.1:{self.ingress_port}"
 
     @property
     def ui(self) -> str:

@@ -178,7 +178,7 @@ def test_ctrl_c_stops_everything_and_the_next_start_finds_the_cases(dev_system: 
     assert dev.proc is not None
     children = subprocess.run(["pgrep", "-P", str(dev.proc.pid)], capture_output=True, text=True)
     child_pids = [int(p) for p in children.stdout.split()]
-    assert len(child_pids) == 2  # the Temporal dev server and the worker
+    assert len(child_pids) == 3  # the Temporal dev server, the worker and the ingress
     assert dev.stop() == 0
     assert "Stopped." in "".join(dev.output)
     down = dev.cli("case", "show", "e2e-restart", check=False)

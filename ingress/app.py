@@ -1,0 +1,168 @@
+"""The ingress app: provider webhooks into cases, health and readiness.
+
+`create_app` takes everything it talks to, so tests hand it a real store and spool and a
+fake of `Cases`; `ingress.server` builds the real ones from the settings.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sendgrid.helpers.eventwebhook import EventWebhook
+from twilio.request_validator import RequestValidator
+
+from domain.tenant import TenantDirectory
+from ingress.bodies import WebhookError
+from ingress.cases import Cases
+from ingress.relay import CaseUnreachable, Relay
+from ingress.sendgrid import router as sendgrid_webhooks
+from ingress.signing import parse_password, twilio_signing_key
+from ingress.spool import Spool, SpoolUnavailable
+from ingress.twilio import router as twilio_webhooks
+from ingress.wiring import Services, Wired
+from records.channels import ChannelStore
+from records.store import StoreUnavailable
+from service.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+# Twilio and SendGrid retry a 503; a short pause is enough for a store that restarts.
+RETRY_AFTER_SECONDS = 10
+
+
+def create_app(
+    settings: Settings,
+    *,
+    tenants: TenantDirectory,
+    store: ChannelStore,
+    cases: Cases,
+    spool: Spool,
+    retry_interval: float = 5.0,
+) -> FastAPI:
+    """The ingress; `retry_interval` is how long the spool waits between tries while
+    Temporal is away."""
+    signing_key = twilio_signing_key(settings)
+    relay = Relay(cases, store, spool, retry_interval=retry_interval)
+    services = Services(
+        settings=settings,
+        tenants=tenants,
+        store=store,
+        cases=cases,
+        spool=spool,
+        relay=relay,
+        twilio=RequestValidator(signing_key),
+        parse_password=parse_password(signing_key),
+        events=_event_verifier(settings.sendgrid_event_public_key),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Replays what an earlier run spooled, then whatever this one spools.
+        drainer = asyncio.create_task(relay.run(), name="ingress-spool")
+        try:
+            yield
+        finally:
+            drainer.cancel()
+            done, _ = await asyncio.wait({drainer}, timeout=10)
+            if not done:
+                log.error("the spool's replay did not stop; what it holds stays for next start")
+
+    app = FastAPI(
+        title="Escalation engine ingress",
+        summary="Provider webhooks (Twilio, SendGrid) into customer cases",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.include_router(twilio_webhooks)
+    app.include_router(sendgrid_webhooks)
+    _errors(app)
+
+    @app.get("/healthz", summary="the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="the store and Temporal are reachable; the spool's depth")
+    async def readyz(wired: Wired) -> JSONResponse:
+        return await _readiness(wired)
+
+    return app
+
+
+def _event_verifier(public_key: str | None) -> EventWebhook | None:
+    if not public_key:
+        return None
+    try:
+        return EventWebhook(public_key)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            "ESCALATE_SENDGRID_EVENT_PUBLIC_KEY is not a verification key as SendGrid shows "
+            f"it (base64 of an EC public key): {exc}"
+        ) from exc
+
+
+async def _readiness(wired: Services) -> JSONResponse:
+    found: dict[str, object] = {}
+    try:
+        # Any read of the channels' tables will do: it needs the database and its schema.
+        await asyncio.to_thread(wired.store.case_for_token, "readyz")
+        found["store"] = "ok"
+    except Exception as exc:
+        found["store"] = _reason(exc)
+    try:
+        await wired.cases.ping()
+        found["temporal"] = "ok"
+    except Exception as exc:
+        found["temporal"] = _reason(exc)
+    try:
+        depth, dead = await asyncio.gather(
+            asyncio.to_thread(wired.spool.depth), asyncio.to_thread(wired.spool.dead)
+        )
+        found["spool"] = {"depth": depth, "dead": dead}
+        spool_ok = True
+    except SpoolUnavailable as exc:
+        found["spool"] = _reason(exc)
+        spool_ok = False
+    ready = found["store"] == "ok" and found["temporal"] == "ok" and spool_ok
+    return JSONResponse({"ready": ready, **found}, status_code=200 if ready else 503)
+
+
+def _reason(exc: BaseException) -> str:
+    said = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {said[0]}" if said else type(exc).__name__
+
+
+def _errors(app: FastAPI) -> None:
+    """Bad input is a 4xx that says what is wrong; an outage is a 503 the provider retries."""
+
+    @app.exception_handler(WebhookError)
+    async def refused(request: Request, exc: WebhookError) -> JSONResponse:
+        log.info("webhook refused", path=request.url.path, status=exc.status, error=exc.message)
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        lines = [
+            f"{'.'.join(str(p) for p in error.get('loc', ()))}: {error.get('msg')}"
+            for error in exc.errors()
+        ]
+        return JSONResponse({"error": "invalid request", "problems": lines}, status_code=400)
+
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        what = {
+            StoreUnavailable: "the channel store",
+            SpoolUnavailable: "the ingress spool",
+            CaseUnreachable: "the customer's case",
+        }.get(type(exc), "a dependency")
+        log.warning("webhook deferred: unavailable", path=request.url.path, what=what)
+        return JSONResponse(
+            {"error": f"{what} is unavailable; retry later"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    for kind in (StoreUnavailable, SpoolUnavailable, CaseUnreachable):
+        app.add_exception_handler(kind, unavailable)

@@ -1,0 +1,36 @@
+"""What the webhook handlers share, built once by the app factory, and its dependency."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sendgrid.helpers.eventwebhook import EventWebhook
+from twilio.request_validator import RequestValidator
+
+from domain.tenant import TenantDirectory
+from ingress.cases import Cases
+from ingress.relay import Relay
+from ingress.spool import Spool
+from records.channels import ChannelStore
+from service.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    tenants: TenantDirectory
+    store: ChannelStore
+    cases: Cases
+    spool: Spool
+    relay: Relay
+    twilio: RequestValidator
+    parse_password: str
+    events: EventWebhook | None  # None: no verification key configured, events refused
+
+
+def _services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+Wired = Annotated[Services, Depends(_services)]
