@@ -5,6 +5,7 @@ not the cost of closing thousands of workflows at once.
 """
 
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 
@@ -48,6 +49,33 @@ class BareInbox:
 
     @workflow.signal
     def message(self, _payload: dict[str, str]) -> None:
+        self._count += 1
+
+    @workflow.query
+    def count(self) -> int:
+        return self._count
+
+    @workflow.signal
+    def done(self) -> None:
+        self._done = True
+
+
+@workflow.defn(name="BareCase")
+class BareCase:
+    """The baseline for webhooks: a workflow opened or reached by signal-with-start, as a case
+    is by the ingress, that only counts its customer messages."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._done = False
+
+    @workflow.run
+    async def run(self, _case: dict[str, Any]) -> int:
+        await workflow.wait_condition(lambda: self._done)
+        return self._count
+
+    @workflow.signal
+    def customer_message(self, _payload: dict[str, Any]) -> None:
         self._count += 1
 
     @workflow.query

@@ -45,6 +45,13 @@ URGENT_EVENTS = frozenset(
         "sla_breached",
         "delivery_failed",
         "rejected",  # a supervisor who sent a bad signal looks for the reason at once
+        # the channels: an agent looks for why a reply did not go, or went elsewhere
+        "channel_fallback",
+        "message_deferred",
+        "delivery_report",
+        "sms_opted_out",
+        "sms_opted_in",
+        "callback_requested",
     }
 )
 _ENTRY_OVERHEAD = 320  # bytes of JSON around an entry's text

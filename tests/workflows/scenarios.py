@@ -2,20 +2,23 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from domain.models import Level
-from tests.workflows.support import case_input, eventually, open_case, state
+from domain.channels import Outcome, SendResult
+from domain.models import Channel, Level
+from tests.workflows.support import Recorder, case_input, eventually, open_case, state
 from workflows.case import CaseRun
 
-Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle[Any, Any]]]
+Scenario = Callable[[WorkflowEnvironment, str, Recorder], Awaitable[WorkflowHandle[Any, Any]]]
 
 
-async def ladder(env: WorkflowEnvironment, tq: str) -> WorkflowHandle[Any, Any]:
+async def ladder(
+    env: WorkflowEnvironment, tq: str, _recorder: Recorder
+) -> WorkflowHandle[Any, Any]:
     """Client keyword -> L2, ack timeouts to L4, reminders, acknowledge, resolve, close."""
     handle = await open_case(
         env.client, tq, case_input(case_id="replay-ladder", message="I need a manager")
@@ -30,7 +33,9 @@ async def ladder(env: WorkflowEnvironment, tq: str) -> WorkflowHandle[Any, Any]:
     return handle
 
 
-async def sla_clocks(env: WorkflowEnvironment, tq: str) -> WorkflowHandle[Any, Any]:
+async def sla_clocks(
+    env: WorkflowEnvironment, tq: str, _recorder: Recorder
+) -> WorkflowHandle[Any, Any]:
     """Warning, breach, pause/resume, priority change, agent replies, malformed signals."""
     handle = await open_case(env.client, tq, case_input(case_id="replay-sla", priority="P2"))
     await eventually(lambda: state(handle), lambda s: s.messages == 1)
@@ -55,7 +60,9 @@ async def sla_clocks(env: WorkflowEnvironment, tq: str) -> WorkflowHandle[Any, A
     return handle
 
 
-async def continued(env: WorkflowEnvironment, tq: str) -> WorkflowHandle[Any, Any]:
+async def continued(
+    env: WorkflowEnvironment, tq: str, _recorder: Recorder
+) -> WorkflowHandle[Any, Any]:
     """A run that continues as new while messages arrive (its first run is recorded)."""
     handle = await open_case(
         env.client, tq, case_input(case_id="replay-can"), run=CaseRun(continue_after_events=30)
@@ -79,7 +86,46 @@ async def continued(env: WorkflowEnvironment, tq: str) -> WorkflowHandle[Any, An
     return handle
 
 
+async def channels(
+    env: WorkflowEnvironment, tq: str, recorder: Recorder
+) -> WorkflowHandle[Any, Any]:
+    """A text deferred for quiet hours, a call-back YES, a failed delivery moving to email,
+    an opt-out: the `channel-outcomes` paths."""
+    recorder.outcomes[Channel.SMS] = [
+        SendResult(
+            outcome=Outcome.DEFERRED,
+            provider="recorder",
+            not_before=datetime.now(UTC) + timedelta(hours=2),
+            reason="quiet hours in America/New_York (21:00-08:00); opens 08:00",
+        )
+    ]
+    handle = await open_case(env.client, tq, case_input(case_id="replay-channels"))
+    await eventually(lambda: state(handle), lambda s: s.messages == 1)
+    await handle.signal("agent_message", {"agent": "dana", "text": "We will look first thing"})
+    await eventually(lambda: asyncio.sleep(0, len(recorder.held)), lambda held: held == 1)
+    await env.sleep(timedelta(hours=2, minutes=5))
+    await eventually(lambda: asyncio.sleep(0, len(recorder.replies)), lambda n: n == 1)
+    await handle.signal(
+        "customer_message", {"channel": "sms", "text": "YES", "provider_message_id": "SM-Y"}
+    )
+    await eventually(lambda: asyncio.sleep(0, len(recorder.replies)), lambda n: n == 2)
+    await handle.signal("agent_message", {"agent": "dana", "text": "Calling you at 10"})
+    await eventually(lambda: asyncio.sleep(0, len(recorder.replies)), lambda n: n == 3)
+    failed = recorder.replies[2]
+    await handle.signal(
+        "delivery_report",
+        {"provider": "recorder", "provider_id": f"id-{failed.key}", "status": "undelivered"},
+    )
+    await eventually(lambda: asyncio.sleep(0, len(recorder.replies)), lambda n: n == 4)
+    await handle.signal("sms_consent", {"opted_out": True, "keyword": "STOP"})
+    await handle.execute_update("resolve", {"actor": "dana", "resolution": "called back"})
+    await handle.signal("close", {"actor": "dana"})
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "channels": channels,
     "ladder": ladder,
     "sla_clocks": sla_clocks,
     "continued": continued,

@@ -4,7 +4,9 @@
 Older folders hold histories that running cases may still have, and must keep replaying
 (a change that alters commands goes behind `workflow.patched`):
 `v1/` from before the `keep-deadline-timer` patch, `v2/` from before `case-journal`
-(when the workflow kept its whole transcript and wrote no record to the store).
+(when the workflow kept its whole transcript and wrote no record to the store), `v3/` from
+before `channel-outcomes` (when a customer message's delivery answered a bool and a failed
+one was only recorded).
 """
 
 import json
@@ -38,7 +40,7 @@ def replayer() -> Replayer:
 async def test_scenario_replays_deterministically(name, time_env: WorkflowEnvironment, tenants):
     recorder = Recorder(tenants)
     async with case_worker(time_env.client, recorder) as tq:
-        handle = await SCENARIOS[name](time_env, tq)
+        handle = await SCENARIOS[name](time_env, tq, recorder)
         first_run = time_env.client.get_workflow_handle(handle.id, run_id=FIRST_RUN[handle.id])
         history = await first_run.fetch_history()
     await replayer().replay_workflow(history)
