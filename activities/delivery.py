@@ -106,7 +106,13 @@ class DeliveryActivities:
         self, notice: Notify, key: str, contact: Contact, tenant: TenantConfig | None
     ) -> int:
         channel, address = contact.channel, contact.address
-        if await self._already_sent(key):
+        provider = self.sms.name if channel is Channel.SMS else self.email.name  # type: ignore[union-attr]
+        # The outbox is idempotent on the key itself; a real provider is not, so its sends are
+        # recorded and checked (and status callbacks find them).
+        recorded = provider != "outbox"
+        if recorded and await self._already_sent(key):
+            return 0
+        if not recorded and await asyncio.to_thread(self.outbox.has, key):
             return 0
         if channel is Channel.SMS:
             assert self.sms is not None
@@ -141,6 +147,8 @@ class DeliveryActivities:
                 )
             )
             provider = self.email.name
+        if not recorded:
+            return 1
         await self._record(
             key,
             notice.case_id,

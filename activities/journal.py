@@ -6,7 +6,8 @@ its journal tries again until the store is back.
 """
 
 import asyncio
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import structlog
 from temporalio import activity
@@ -21,11 +22,20 @@ log = structlog.get_logger(__name__)
 @dataclass
 class JournalActivities:
     store: CaseStore
+    # Writes run on their own threads: a burst of journal batches waiting on SQLite's single
+    # write lock must not take every thread of the default pool, which deliveries use. One
+    # thread for SQLite (one writer at a time anyway), a few for PostgreSQL.
+    _executor: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        writers = 1 if self.store.engine.dialect.name == "sqlite" else 4
+        self._executor = ThreadPoolExecutor(writers, thread_name_prefix="journal")
 
     @activity.defn(name="journal_case")
     async def journal_case(self, batch: JournalBatch) -> JournalResult:
+        loop = asyncio.get_running_loop()
         try:
-            result = await asyncio.to_thread(self.store.write, batch)
+            result = await loop.run_in_executor(self._executor, self.store.write, batch)
         except StoreUnavailable as exc:
             log.warning("case record store unavailable", case_id=batch.case_id, error=str(exc))
             raise ApplicationError(

@@ -69,6 +69,10 @@ class Outbox:
             )
             return cursor.rowcount == 1
 
+    def has(self, key: str) -> bool:
+        with self._connect() as db:
+            return db.execute("SELECT 1 FROM outbox WHERE key = ?", (key,)).fetchone() is not None
+
     def list(self, case_id: str | None = None, limit: int = 50) -> list[OutboxEntry]:
         query = "SELECT id, key, at, kind, case_id, tenant, channel, recipient, text FROM outbox"
         params: tuple[object, ...] = ()

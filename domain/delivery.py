@@ -168,7 +168,7 @@ def consent(case: "CaseState", command: SmsConsent, now: datetime) -> list[Effec
         now,
         "sms_opted_out" if command.opted_out else "sms_opted_in",
         "customer",
-        reason=f"the customer texted {command.keyword}",
+        reason=f"the customer texted {command.keyword.upper()}",
     )
     if command.opted_out:
         # Texts waiting for quiet hours to end must not go: send them by email instead.

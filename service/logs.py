@@ -59,3 +59,7 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Libraries that narrate every request or plugin at INFO (and the Twilio SDK logs the
+    # request's form, i.e. the customer's number and text): only their warnings.
+    for noisy in ("httpx", "httpcore", "alembic", "twilio", "uvicorn.access", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

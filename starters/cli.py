@@ -312,11 +312,11 @@ def case_list(
         emit(found)
         return
     typer.echo(
-        f"{'CASE':<24} {'TENANT':<18} {'STATUS':<18} {'PRI':<4} {'LVL':<4} {'TEAM':<14} BREACHED"
+        f"{'CASE':<31} {'TENANT':<18} {'STATUS':<18} {'PRI':<4} {'LVL':<4} {'TEAM':<14} BREACHED"
     )
     for c in found:
         typer.echo(
-            f"{c.case_id:<24} {c.tenant or '-':<18} {c.status or '-':<18} {c.priority or '-':<4} "
+            f"{c.case_id:<31} {c.tenant or '-':<18} {c.status or '-':<18} {c.priority or '-':<4} "
             f"{'L' + str(c.level) if c.level else '-':<4} {c.team or '-':<14} {'yes' if c.sla_breached else 'no'}"
         )
 
@@ -369,7 +369,7 @@ def outbox(
         return
     for entry in Outbox(cfg.outbox_path).list(case_id=case, limit=limit):
         typer.echo(
-            f"{entry.at:%Y-%m-%d %H:%M:%S} {entry.case_id:<22} {entry.kind:<13} "
+            f"{entry.at:%Y-%m-%d %H:%M:%S} {entry.case_id:<31} {entry.kind:<13} "
             f"{entry.channel:<6} {entry.recipient}: {entry.text}"
         )
 
