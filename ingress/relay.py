@@ -133,15 +133,20 @@ class Relay:
                 log.info(
                     "reply to a closed case: it goes to the conversation", case_id=job.reply_to
                 )
-        now = datetime.now(UTC)
+        # Most messages belong to a conversation that exists: a read, which never waits for
+        # the store's write lock (SQLite has one writer: the journals hold it in bursts).
         current = await asyncio.to_thread(
-            self.store.claim_conversation,
-            job.tenant,
-            job.channel,
-            job.address,
-            job.case.case_id,
-            now,
+            self.store.conversation, job.tenant, job.channel, job.address
         )
+        if current is None:
+            current = await asyncio.to_thread(
+                self.store.claim_conversation,
+                job.tenant,
+                job.channel,
+                job.address,
+                job.case.case_id,
+                datetime.now(UTC),
+            )
         for _ in range(REPLACE_ATTEMPTS):
             try:
                 return await self._post(current, job)
