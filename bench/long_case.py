@@ -18,7 +18,6 @@ Prints a table and writes JSON to bench/results/.
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import tempfile
@@ -37,6 +36,7 @@ from activities.journal import JournalActivities
 from activities.outbox import Outbox
 from activities.tenants import TenantActivities, load_directory
 from bench.payloads import PayloadSizes
+from bench.report import report
 from bench.workflows import BareInbox
 from domain.commands import InboundMessage
 from domain.models import CaseInput, Channel
@@ -270,12 +270,7 @@ def cli() -> None:
     if not 1 <= args.messages <= 50_000:
         parser.error("--messages must be between 1 and 50000")
     result = asyncio.run(main(args))
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"long_case-{args.messages}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(table(result))
-    print(f"  JSON: {path.relative_to(ROOT)}")
+    report(f"long_case-{args.messages}", result, table(result))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ measured in the same run. Prints a table and writes JSON to bench/results/.
 
 import argparse
 import asyncio
-import json
 import statistics
 import tempfile
 import time
@@ -30,6 +29,7 @@ from activities.delivery import DeliveryActivities
 from activities.journal import JournalActivities
 from activities.outbox import Outbox
 from activities.tenants import TenantActivities
+from bench.report import report
 from bench.workflows import BareTimer
 from domain.models import CaseInput
 from domain.tenant import TenantConfig
@@ -276,12 +276,7 @@ def cli() -> None:
     if not 1 <= args.cases <= 20_000:
         parser.error("--cases must be between 1 and 20000")
     result = asyncio.run(main(args.cases, args.target_seconds, args.order))
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"sla_lateness-{args.cases}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(table(result))
-    print(f"  JSON: {path.relative_to(ROOT)}")
+    report(f"sla_lateness-{args.cases}", result, table(result))
 
 
 if __name__ == "__main__":

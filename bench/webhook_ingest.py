@@ -62,6 +62,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.tenants import load_directory
+from bench.report import report
 from bench.sla_lateness import percentiles
 from bench.workflows import BareCase
 from domain.commands import CustomerMessage
@@ -1207,13 +1208,8 @@ def cli() -> None:
     if not 1 <= args.customers <= 8000:
         parser.error("--customers must be between 1 and 8000")
     result = asyncio.run(main(args))
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
     suffix = "-breakdown" if args.breakdown else ""
-    path = out / f"webhook_ingest-{args.rate:g}x{args.seconds:g}{suffix}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(table(result))
-    print(f"  JSON: {path.relative_to(ROOT)}")
+    report(f"webhook_ingest-{args.rate:g}x{args.seconds:g}{suffix}", result, table(result))
 
 
 if __name__ == "__main__":

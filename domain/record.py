@@ -284,8 +284,18 @@ class CaseRecord(BaseModel):
         self._recount()
 
     # ----- reading --------------------------------------------------------------------------
+    @property
+    def held(self) -> int:
+        """Messages the case holds: those numbered, less provider retries the store refused.
+
+        A retry can pass the client's check of the store and the case's recent ids when it
+        races the journal (its first copy written a moment before it arrives, after it fell
+        out of the recent ids); the store's unique key refuses it, and its seq stays unused.
+        """
+        return self.messages - self.duplicates_dropped
+
     def transcript(self) -> TranscriptWindow:
-        return TranscriptWindow(total=self.messages, entries=list(self.recent_messages))
+        return TranscriptWindow(total=self.held, entries=list(self.recent_messages))
 
     def timeline(self) -> TimelineWindow:
         return TimelineWindow(total=self.events, events=list(self.recent_events))

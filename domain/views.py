@@ -95,7 +95,7 @@ def view(case: "CaseState") -> CaseView:
         ],
         escalations=list(case.escalations),
         escalation_count=case.escalation_count,
-        messages=case.record.messages,
+        messages=case.record.held,
         events=case.record.events,
         last_messages=case.record.recent_messages[-LAST_MESSAGES:],
         last_rejection=case.last_rejection,
@@ -133,7 +133,7 @@ def summary(case: "CaseState") -> str:
         f"**{case.status.value.replace('_', ' ')}** · {case.priority.value} · "
         f"{case.level.label} ({level_title}) · team {case.team} · {case.channel.value}",
         f"assignee: {case.assignee or 'unassigned'} · escalations: {case.escalation_count} · "
-        f"messages: {case.record.messages} · "
+        f"messages: {case.record.held} · "
         f"SLA breached: {'yes' if case.sla_breached else 'no'}",
     ]
     if case.ack is not None:

@@ -213,3 +213,30 @@ def test_an_id_not_yet_in_the_store_is_remembered_beyond_the_window():
     assert not record.seen("SM0") and record.seen("SM999")  # the store guards older ones
     again = CaseRecord.model_validate(record.model_dump())
     assert again.seen("SM999") and again.unwritten_bytes() == 0
+
+
+def test_a_retry_the_store_refused_is_counted_out_of_the_case(tenants):
+    """A retry racing the journal: past the recent ids, numbered, then refused by the store."""
+    policy = resolve(tenants["northwind-telecom"], range(2025, 2028))
+    case = CaseInput.model_validate(
+        {
+            "case_id": "race-1",
+            "tenant": "northwind-telecom",
+            "customer": {"id": "c"},
+            "channel": "chat",
+            "message": "hello",
+        }
+    )
+    state, _ = CaseState.open(case, policy, "origin", T0)
+    state.apply(CustomerMessage(channel=Channel.CHAT, text="a", provider_message_id="A"), T0)
+    state.apply(CustomerMessage(channel=Channel.CHAT, text="b", provider_message_id="B"), T0)
+    batch = state.journal_batch(T0)
+    assert batch is not None
+    refused = batch.messages[-1].seq
+    state.journalled(batch, JournalResult(messages_written=2, duplicates=[refused]), T0)
+    assert state.record.messages == 3 and state.record.held == 2
+    assert state.record.transcript().total == 2
+    from domain.views import view
+
+    assert view(state).messages == 2
+    assert [e.type for e in state.record.recent_events][-1] == "duplicate_dropped"

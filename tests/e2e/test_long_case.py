@@ -110,9 +110,13 @@ async def test_fifteen_thousand_messages_keep_one_case_small_complete_and_escala
     assert final.level == 3 and final.escalations[-1].type == "client_initiated"
     assert "escalate" in final.escalations[-1].reason
     assert window.total == MESSAGES + 1 and window.entries[-1].text == last.text
-    # Every message in the store exactly once, numbered in the order the case took them.
+    # Every message in the store exactly once, numbered in the order the case took them. A
+    # provider retry that raced the journal may have been numbered and then refused by the
+    # store's unique key (the last guard): its seq stays unused, and the case counts it out.
     entries = page.entries
-    assert [m.seq for m in entries] == list(range(1, MESSAGES + 2))
+    seqs = [m.seq for m in entries]
+    assert seqs == sorted(set(seqs)) and seqs[0] == 1 and len(seqs) == MESSAGES + 1
+    assert seqs[-1] - len(seqs) <= len(retries)  # unused seqs: only refused retries
     ids = Counter(m.provider_message_id for m in entries)
     assert max(ids.values()) == 1
     assert set(ids) == {case.message_id or entries[0].provider_message_id} | {
