@@ -106,7 +106,8 @@ class DeliveryActivities:
         self, notice: Notify, key: str, contact: Contact, tenant: TenantConfig | None
     ) -> int:
         channel, address = contact.channel, contact.address
-        provider = self.sms.name if channel is Channel.SMS else self.email.name  # type: ignore[union-attr]
+        assert self.sms is not None and self.email is not None  # set in __post_init__
+        provider = self.sms.name if channel is Channel.SMS else self.email.name
         # The outbox is idempotent on the key itself; a real provider is not, so its sends are
         # recorded and checked (and status callbacks find them).
         recorded = provider != "outbox"
@@ -115,7 +116,6 @@ class DeliveryActivities:
         if not recorded and await asyncio.to_thread(self.outbox.has, key):
             return 0
         if channel is Channel.SMS:
-            assert self.sms is not None
             sender = tenant.sms.numbers[0] if tenant and tenant.sms.numbers else ""
             provider_id = await self.sms.send(
                 Sms(
@@ -129,9 +129,7 @@ class DeliveryActivities:
                     name=contact.name,
                 )
             )
-            provider = self.sms.name
         else:
-            assert self.email is not None
             provider_id = await self.email.send(
                 Email(
                     key=key,
@@ -146,7 +144,6 @@ class DeliveryActivities:
                     name=contact.name,
                 )
             )
-            provider = self.email.name
         if not recorded:
             return 1
         await self._record(
