@@ -39,9 +39,32 @@ class DevSystem:
             "ESCALATE_INGRESS_PORT": str(self.ingress_port),
             "ESCALATE_PUBLIC_URL": self.ingress,
             "ESCALATE_DATA_DIR": str(self.workdir / ".data"),
-            "ESCALATE_TENANTS_DIR": str(ROOT / "config" / "tenants"),
+            "ESCALATE_TENANTS_DIR": str(self.tenants_dir),
             "ESCALATE_LOG_FORMAT": "json",
         }
+
+    @property
+    def tenants_dir(self) -> Path:
+        return self.workdir / "tenants"
+
+    def write_tenants(self) -> None:
+        """The sample tenants, plus `e2e-quick`: demo-express with an 8 s P2 first response, so a
+        test watches a real timer fire without idling through the demo's 45 s."""
+        self.tenants_dir.mkdir(exist_ok=True)
+        for source in (ROOT / "config" / "tenants").glob("*.toml"):
+            (self.tenants_dir / source.name).write_text(source.read_text())
+        demo = (ROOT / "config" / "tenants" / "demo-express.toml").read_text()
+        quick = demo
+        for old, new in [  # its own number and addresses: those of demo-express are taken
+            ('id = "demo-express"', 'id = "e2e-quick"'),
+            ('name = "Express Parcels (demo)"', 'name = "Quick timers (tests)"'),
+            ('first_response = "45s"', 'first_response = "8s"'),
+            ('numbers = ["+13125550100"]', 'numbers = ["+13125550199"]'),
+            ("express-parcels.example", "quick.example"),
+        ]:
+            assert old in quick, old
+            quick = quick.replace(old, new)
+        (self.tenants_dir / "e2e-quick.toml").write_text(quick)
 
     @property
     def ingress(self) -> str:
@@ -53,6 +76,8 @@ class DevSystem:
 
     def start(self, timeout: float = 90) -> None:
         self.output = []
+        if not self.tenants_dir.exists():
+            self.write_tenants()
         self.proc = subprocess.Popen(
             [tool("escalate"), "dev", "--no-demo"],
             cwd=self.workdir,
@@ -69,7 +94,7 @@ class DevSystem:
             time.sleep(0.1)
         # the worker process announces itself once it polls
         while not any('"worker started"' in line for line in self.output):
-            if time.monotonic() > deadline:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError("worker did not start:\n" + "".join(self.output[-40:]))
             time.sleep(0.1)
 

@@ -31,14 +31,14 @@ def show(dev: DevSystem, case_id: str) -> dict[str, Any]:
 
 def test_a_case_escalates_by_every_route_through_the_cli(dev_system: DevSystem):
     dev = dev_system
-    # Time-based on the real server: demo-express gives P2 a 45 s first response.
+    # Time-based on the real server: e2e-quick gives P2 an 8 s first response.
     dev.cli(
         "case",
         "open",
         "--case-id",
         "e2e-sla",
         "--tenant",
-        "demo-express",
+        "e2e-quick",
         "--customer-id",
         "c-1",
         "--phone",

@@ -5,7 +5,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import WorkflowQueryFailedError
 
 from bench.payloads import PayloadSizes
@@ -18,7 +18,9 @@ from tests.e2e.conftest import DevSystem
 
 pytestmark = pytest.mark.e2e
 
-MESSAGES = 15_000
+# Past every point where the old design broke: 6,000 texts made the transcript answer too big,
+# and 8,000 texts with seven 50 KB emails would carry over 3 MB across continue-as-new.
+MESSAGES = 8_000
 CONCURRENCY = 32
 SMS = "The router drops the connection every evening around eight, again tonight. " * 4
 EMAIL = "Full diagnostic log attached below.\n" + "kernel: eth0 link down, retrying " * 1_550
@@ -50,7 +52,7 @@ async def wait_until(probe: Any, check: Any, timeout: float) -> Any:
         await asyncio.sleep(0.5)
 
 
-async def test_fifteen_thousand_messages_keep_one_case_small_complete_and_escalating(
+async def test_eight_thousand_messages_keep_one_case_small_complete_and_escalating(
     dev_system: DevSystem,
 ):
     settings = Settings(
@@ -129,14 +131,21 @@ async def test_fifteen_thousand_messages_keep_one_case_small_complete_and_escala
     assert {m.channel for m in entries} == {Channel.SMS, Channel.CHAT, Channel.EMAIL}
 
     # The case never failed a workflow task, and no payload came near Temporal's limits.
-    sizes, runs, failed_tasks = PayloadSizes(), 0, 0
+    sizes, runs, failed_tasks = PayloadSizes(), 0, []
     async for execution in cases.client.list_workflows("WorkflowId = 'case-e2e-long'"):
         runs += 1
         handle = cases.client.get_workflow_handle("case-e2e-long", run_id=execution.run_id)
         async for event in handle.fetch_history_events():
             sizes.add(event)
-            failed_tasks += event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
-    assert failed_tasks == 0
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                attributes = event.workflow_task_failed_event_attributes
+                failed_tasks.append((event.event_id, attributes.cause, attributes.failure.message))
+    # The one refusal allowed is the server's own guard: a signal that lands while the worker is
+    # completing a run with continue-as-new makes the server refuse that completion
+    # (UnhandledCommand) so the worker takes the signal first; nothing is lost and it is not a loop.
+    unhandled = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+    assert [f for f in failed_tasks if f[1] != unhandled] == []
+    assert len(failed_tasks) <= runs
     assert runs >= 2, "a case this long continues as new"
     assert sizes.largest < WARNING_LIMIT / 2, (sizes.largest, sizes.largest_event)
     assert max(sizes.continue_as_new_inputs) < WARNING_LIMIT / 4
