@@ -1,6 +1,8 @@
 # The case worker (and the escalate CLI) as one image.
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# Bytecode is written at install (pip compiles what it installs): the workflow sandbox runs
+# the workflow module afresh for every case it opens, and compiling it each time is costly.
+ENV PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY domain domain

@@ -17,7 +17,9 @@ answered):
   reach it), with a provider retry (same MessageSid) every `--dup-every` requests;
 - baseline again, so drift over the run shows.
 
-Latency runs from each request's scheduled time to its answer (a 200 for the webhooks).
+Latency runs from each request's scheduled time to its answer (a 200 for the webhooks: the
+ingress answers once the text is in its durable spool, and its relay delivers it after; how
+long each accepted text waited for its case is read from the ingress's log, `queued_ms`).
 Afterwards every case is asked how many messages it holds (exactly the distinct texts its
 customer sent), and a sample of histories gives history events per inbound text, against
 the bare workflow's events per signal. `--breakdown` serves the same ingress (same factory,
@@ -112,19 +114,43 @@ class Item:
     retry: bool
 
 
-def plan(requests: int, customers: int, dup_every: int, retry_back: int, seed: int) -> list[Item]:
-    """`requests` items: texts from random customers; every `dup_every`-th is a provider
-    retry of the text sent `retry_back` requests earlier (same MessageSid)."""
+def plan(
+    requests: int,
+    customers: int,
+    dup_every: int,
+    retry_back: int,
+    seed: int,
+    arrivals: str = "steady",
+    active: int = 0,
+) -> list[Item]:
+    """`requests` items; every `dup_every`-th is a provider retry of the text sent
+    `retry_back` requests earlier (same MessageSid). The others, by `arrivals`:
+
+    - "steady": customers arrive evenly over the phase (one every requests/customers texts,
+      their first text at that moment) and each text comes from one of the customers who
+      arrived within the last `active` requests: cases open at a steady rate too;
+    - "burst": every text from any of the customers, at random: most of them are new in
+      the first seconds, so most cases open at once.
+    """
     rng = random.Random(seed)
     items: list[Item] = []
     distinct = 0
+    every = requests / customers
+    arrived = 0
     for i in range(requests):
         if dup_every and i % dup_every == dup_every - 1 and i >= retry_back:
             original = items[i - retry_back]
             items.append(Item(original.customer, original.message, True))
+            continue
+        if arrivals == "burst":
+            customer = rng.randrange(customers)
+        elif arrived < customers and i >= arrived * every:
+            customer, arrived = arrived, arrived + 1
         else:
-            items.append(Item(rng.randrange(customers), distinct, False))
-            distinct += 1
+            oldest = max(0, int((i - active) / every)) if active else 0
+            customer = rng.randrange(oldest, max(arrived, oldest + 1))
+        items.append(Item(customer, distinct, False))
+        distinct += 1
     return items
 
 
@@ -355,6 +381,7 @@ async def phase(
 ) -> dict[str, Any]:
     before = processes.sample()
     started = time.monotonic()
+    wall_start = time.time()
     series: dict[str, list[float]] = {k: [] for k in before}
 
     async def every_second() -> None:
@@ -376,6 +403,7 @@ async def phase(
     cpu = {k: after[k] - before[k] for k in after if k in before}
     result = summarise(name, outcomes, openers, lag, cpu, seconds)
     result["cpu_cores_by_second"] = series
+    result["wall_window"] = [wall_start, time.time()]
     lat = result["latency_ms"]
     print(
         f"  {name:<12} {result['ok']}/{result['requests']} ok, p50 {lat['p50']:.1f} ms, "
@@ -445,6 +473,35 @@ async def wait_ready(http: httpx.AsyncClient, base: str, proc: subprocess.Popen[
         if time.monotonic() > deadline:
             raise TimeoutError("the ingress was not ready within 60 s")
         await asyncio.sleep(0.2)
+
+
+def delivery_lag(path: Path, window: list[float]) -> dict[str, Any]:
+    """From the ingress's log: how long the texts accepted in `window` (wall clock) waited in
+    the spool before their case had them (the relay's `queued_ms`), overall and for those
+    accepted from the 10th second on."""
+    start, end = window
+    lags: list[float] = []
+    later: list[float] = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or record.get("event") != "delivered to its case":
+            continue
+        if record.get("kind") != "message":
+            continue
+        queued = float(record["queued_ms"])
+        accepted = datetime.fromisoformat(record["timestamp"]).timestamp() - queued / 1000
+        if start <= accepted <= end:
+            lags.append(queued)
+            if accepted - start >= 10:
+                later.append(queued)
+    return {
+        "messages": len(lags),
+        "queued_ms": percentiles(lags) if lags else {},
+        "queued_ms_after_10s": percentiles(later) if later else {},
+    }
 
 
 def log_summary(path: Path) -> dict[str, Any]:
@@ -549,6 +606,8 @@ def timed_ingress(out: Path) -> None:
     from domain.tenant import TenantDirectory
     from ingress.app import create_app
     from ingress.cases import TemporalCases
+    from ingress.server import RelayProcess
+    from ingress.server import running as running_relay
     from ingress.spool import Spool
     from records.store import CaseStore
     from service.settings import Settings, load_settings
@@ -608,15 +667,21 @@ def timed_ingress(out: Path) -> None:
         )
         return CaseClient(client, s.task_queue, case_store)
 
+    relay = RelayProcess()  # as ingress.server.serve: deliveries in a process of their own
     app = create_app(
         settings,
         tenants=TenantDirectory(load_directory(settings.tenants_dir)),
         store=store,
         cases=TemporalCases(settings, connect=timed_connect),
         spool=spool,
+        deliver=False,
+        relay_status=relay.status,
     )
     services = app.state.services
     services.twilio.validate = _timed("signature check", services.twilio.validate)
+    services.relay.submit = _timed_async(
+        "accept: spool write (fsync), its thread hop", services.relay.submit
+    )
     records: list[dict[str, float]] = []
     lag = LoopLag()
 
@@ -665,7 +730,8 @@ def timed_ingress(out: Path) -> None:
         with lag:
             await uvicorn.Server(config).serve()
 
-    asyncio.run(serve())
+    with running_relay(relay):
+        asyncio.run(serve())
 
 
 def breakdown(path: Path, phase_slice: slice) -> dict[str, Any]:
@@ -860,7 +926,13 @@ def _spread(values: list[float]) -> dict[str, float]:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     count = int(args.rate * args.seconds)
     items = plan(
-        count, args.customers, args.dup_every, int(args.retry_after * args.rate), args.seed
+        count,
+        args.customers,
+        args.dup_every,
+        int(args.retry_after * args.rate),
+        args.seed,
+        args.arrivals,
+        int(args.active * args.rate),
     )
     warm = [Item(i % WARMUP_CUSTOMERS, i, False) for i in range(int(args.rate * args.warmup))]
     expected = Counter(it.customer for it in items if not it.retry)
@@ -924,6 +996,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 await wait_for_line(worker, tmp / "worker.log", "worker started")
                 await wait_for_line(bare, tmp / "bare-worker.log", "bare worker started")
                 await wait_ready(http, base, ingress)
+                for pid, _name in children(ingress.pid):  # `escalate ingress` runs its relay
+                    processes.pids["ingress relay"] = pid
                 # A plain client of its own, as the ingress has its own connection.
                 plain = await Client.connect(address, data_converter=pydantic_data_converter)
                 result = await run_phases(args, items, warm, plain, http, base, token, processes)
@@ -932,6 +1006,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     env.client, channels, expected, delivered, args.sample
                 )
                 result["bare"] = await check_bare(env.client, "bare-a", delivered, args.sample)
+            result["delivery"] = delivery_lag(
+                tmp / "ingress.log", result["phases"]["ingress"]["wall_window"]
+            )
             result["ingress_log"] = log_summary(tmp / "ingress.log")
             result["worker_log"] = log_summary(tmp / "worker.log")
             if args.breakdown:
@@ -946,6 +1023,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "rate": args.rate,
         "seconds": args.seconds,
         "customers": args.customers,
+        "arrivals": args.arrivals,
         "requests_per_phase": count,
         "provider_retries": sum(it.retry for it in items),
         "ingress": "timed (--breakdown)" if args.breakdown else "escalate ingress",
@@ -1084,7 +1162,8 @@ def table(result: dict[str, Any]) -> str:
         )
     lines = [
         f"Webhook ingest: {result['rate']:g}/s for {result['seconds']:g} s per phase "
-        f"({result['requests_per_phase']} requests, {result['customers']} customers, "
+        f"({result['requests_per_phase']} requests, {result['customers']} customers "
+        f"arriving {result.get('arrivals', 'burst')}, "
         f"{result['provider_retries']} provider retries; ingress: {result['ingress']}), "
         f"{result['machine']}"
     ]
@@ -1134,6 +1213,14 @@ def table(result: dict[str, Any]) -> str:
         "  generator loop lag p99: "
         + ", ".join(f"{k} {p['generator_loop_lag_ms']['p99']:.1f} ms" for k, p in phases.items())
     )
+    delivery = result.get("delivery") or {}
+    if delivery.get("queued_ms"):
+        q, q10 = delivery["queued_ms"], delivery.get("queued_ms_after_10s") or {}
+        lines.append(
+            f"  accepted text to its case (the relay's queue, {delivery['messages']} texts): "
+            f"p50 {q['p50']:.1f}, p99 {q['p99']:.1f}, max {q['max']:.1f} ms"
+            + (f"; from the 10th second on p99 {q10['p99']:.1f} ms" if q10 else "")
+        )
     lines.append(
         f"  cases: {cases['distinct_cases']} for {cases['customers']} customers; "
         f"{cases['messages_held']}/{cases['messages_expected']} distinct texts held "
@@ -1180,6 +1267,18 @@ def cli() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each phase")
     parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument(
+        "--arrivals",
+        choices=["steady", "burst"],
+        default="steady",
+        help="customers arrive evenly over the phase (steady), or all are new at its start",
+    )
+    parser.add_argument(
+        "--active",
+        type=float,
+        default=20.0,
+        help="steady: seconds a customer keeps texting after their first text",
+    )
     parser.add_argument("--dup-every", type=int, default=50, help="a provider retry every N")
     parser.add_argument(
         "--retry-after", type=float, default=5.0, help="seconds between a text and its retry"
@@ -1208,7 +1307,9 @@ def cli() -> None:
     if not 1 <= args.customers <= 8000:
         parser.error("--customers must be between 1 and 8000")
     result = asyncio.run(main(args))
-    suffix = "-breakdown" if args.breakdown else ""
+    suffix = ("-burst" if args.arrivals == "burst" else "") + (
+        "-breakdown" if args.breakdown else ""
+    )
     report(f"webhook_ingest-{args.rate:g}x{args.seconds:g}{suffix}", result, table(result))
 
 

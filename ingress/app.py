@@ -6,7 +6,7 @@ fake of `Cases`; `ingress.server` builds the real ones from the settings.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import structlog
 from fastapi import FastAPI, Request
@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 from domain.tenant import TenantDirectory
 from ingress.bodies import WebhookError
 from ingress.cases import Cases
-from ingress.relay import CaseUnreachable, Relay
+from ingress.relay import Relay
 from ingress.sendgrid import router as sendgrid_webhooks
 from ingress.signing import parse_password, twilio_signing_key
 from ingress.spool import Spool, SpoolUnavailable
@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 # Twilio and SendGrid retry a 503; a short pause is enough for a store that restarts.
 RETRY_AFTER_SECONDS = 10
+STOP_GRACE_SECONDS = 5.0
 
 
 def create_app(
@@ -42,9 +43,15 @@ def create_app(
     cases: Cases,
     spool: Spool,
     retry_interval: float = 5.0,
+    deliver: bool = True,
+    relay_status: Callable[[], str] | None = None,
 ) -> FastAPI:
-    """The ingress; `retry_interval` is how long the spool waits between tries while
-    Temporal is away."""
+    """The ingress; `retry_interval` is how long deliveries pause while Temporal is away.
+
+    With `deliver` (tests, a single process), the app's own relay delivers what the webhooks
+    accept; without it, another process does (`ingress.deliver`, which `escalate ingress`
+    runs beside the app) and `relay_status` says how that process is ("running" when well).
+    """
     signing_key = twilio_signing_key(settings)
     relay = Relay(cases, store, spool, retry_interval=retry_interval)
     services = Services(
@@ -61,15 +68,21 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Replays what an earlier run spooled, then whatever this one spools.
-        drainer = asyncio.create_task(relay.run(), name="ingress-spool")
+        # Delivers what an earlier run accepted and left, then whatever this one accepts.
+        if not deliver:
+            yield
+            return
+        drainer = asyncio.create_task(relay.run(), name="ingress-relay")
         try:
             yield
         finally:
+            # A graceful stop delivers what was accepted; what is left waits for next start.
+            with contextlib.suppress(TimeoutError):
+                await relay.settle(timeout=STOP_GRACE_SECONDS)
             drainer.cancel()
             done, _ = await asyncio.wait({drainer}, timeout=10)
             if not done:
-                log.error("the spool's replay did not stop; what it holds stays for next start")
+                log.error("the relay did not stop; what the spool holds waits for next start")
 
     app = FastAPI(
         title="Escalation engine ingress",
@@ -87,7 +100,7 @@ def create_app(
 
     @app.get("/readyz", summary="the store and Temporal are reachable; the spool's depth")
     async def readyz(wired: Wired) -> JSONResponse:
-        return await _readiness(wired)
+        return await _readiness(wired, relay_status() if relay_status else "running")
 
     return app
 
@@ -104,8 +117,8 @@ def _event_verifier(public_key: str | None) -> EventWebhook | None:
         ) from exc
 
 
-async def _readiness(wired: Services) -> JSONResponse:
-    found: dict[str, object] = {}
+async def _readiness(wired: Services, relay: str) -> JSONResponse:
+    found: dict[str, object] = {"relay": relay}
     try:
         # Any read of the channels' tables will do: it needs the database and its schema.
         await asyncio.to_thread(wired.store.case_for_token, "readyz")
@@ -127,6 +140,7 @@ async def _readiness(wired: Services) -> JSONResponse:
         found["spool"] = _reason(exc)
         spool_ok = False
     ready = found["store"] == "ok" and found["temporal"] == "ok" and spool_ok
+    ready = ready and relay == "running"
     return JSONResponse({"ready": ready, **found}, status_code=200 if ready else 503)
 
 
@@ -155,7 +169,6 @@ def _errors(app: FastAPI) -> None:
         what = {
             StoreUnavailable: "the channel store",
             SpoolUnavailable: "the ingress spool",
-            CaseUnreachable: "the customer's case",
         }.get(type(exc), "a dependency")
         log.warning("webhook deferred: unavailable", path=request.url.path, what=what)
         return JSONResponse(
@@ -164,5 +177,5 @@ def _errors(app: FastAPI) -> None:
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
-    for kind in (StoreUnavailable, SpoolUnavailable, CaseUnreachable):
+    for kind in (StoreUnavailable, SpoolUnavailable):
         app.add_exception_handler(kind, unavailable)

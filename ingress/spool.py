@@ -1,8 +1,9 @@
 """A durable local spool for what the ingress accepted while Temporal could not take it.
 
-One SQLite file (`data_dir/ingress-spool.sqlite3`, mode 0600). An entry is written, and the
-transaction committed with `synchronous=FULL`, before the webhook answers 200; it is deleted
-only once the case has it. Entries are replayed in the order they were written.
+One SQLite file (`data_dir/ingress-spool.sqlite3`, mode 0600). Every call a webhook accepts
+is an entry, written and committed with `synchronous=FULL` before the webhook answers 200:
+that write is the acceptance. The relay delivers entries in the order they were written
+(within one conversation) and deletes them, in batches, once their case has them.
 
 Entries hold what it takes to replay the call, and that includes personal data: the
 customer's phone number or email address and the message text. They live only until the
@@ -102,13 +103,13 @@ class Spool:
             )
             return int(cursor.lastrowid or 0)
 
-    def pending(self, limit: int = 100) -> list[SpoolEntry]:
-        """The oldest entries still to deliver, oldest first."""
+    def pending(self, after: int = 0, limit: int = 100) -> list[SpoolEntry]:
+        """The oldest entries still to deliver whose id is above `after`, oldest first."""
         with self._reading() as conn:
             rows = conn.execute(
                 "SELECT id, kind, payload, created_at, attempts FROM spool"
-                " WHERE dead = 0 ORDER BY id LIMIT ?",
-                (limit,),
+                " WHERE dead = 0 AND id > ? ORDER BY id LIMIT ?",
+                (after, limit),
             ).fetchall()
         return [
             SpoolEntry(
@@ -121,10 +122,10 @@ class Spool:
             for row in rows
         ]
 
-    def delivered(self, entry_id: int) -> None:
-        """The case has it: forget the entry (and the personal data in it)."""
+    def delivered(self, entry_ids: list[int]) -> None:
+        """Their cases have them: forget the entries (and the personal data in them)."""
         with self._transaction() as conn:
-            conn.execute("DELETE FROM spool WHERE id = ?", (entry_id,))
+            conn.executemany("DELETE FROM spool WHERE id = ?", [(i,) for i in entry_ids])
 
     def attempted(self, entry_id: int, error: str) -> None:
         """Temporal (or the store) was still away: keep it, note the try."""

@@ -17,12 +17,18 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from domain.channels import DeliveryStatus
 from domain.commands import DeliveryReport, InboundMessage, SmsConsent
-from domain.consent import ConsentAction, confirmation, consent_action, keyword
+from domain.consent import (
+    OPT_IN_WHEN_OPTED_OUT,
+    ConsentAction,
+    confirmation,
+    consent_action,
+    keyword,
+)
 from domain.models import CaseInput, Channel, Customer, E164Phone
 from domain.privacy import mask_phone
 from domain.tenant import TenantConfig
 from ingress.bodies import WebhookError, parse_form, read_body, require_content_type, validated
-from ingress.relay import MessageJob, SignalJob, customer_id, new_case_id
+from ingress.relay import Conversation, MessageJob, SignalJob, customer_id, new_case_id
 from ingress.wiring import Services, Wired
 
 log = structlog.get_logger(__name__)
@@ -97,11 +103,15 @@ class StatusCallback(BaseModel):
     error_code: str | None = Field(default=None, alias="ErrorCode", max_length=32)
 
 
+EMPTY_TWIML = str(MessagingResponse())
+
+
 def twiml(reply: str | None = None) -> Response:
     """TwiML for Twilio: empty (nothing to send back), or one message to the customer."""
+    if not reply:
+        return Response(content=EMPTY_TWIML, media_type="text/xml")
     response = MessagingResponse()
-    if reply:
-        response.message(reply)
+    response.message(reply)
     return Response(content=str(response), media_type="text/xml")
 
 
@@ -112,7 +122,10 @@ async def inbound_sms(form: SignedForm, wired: Wired) -> Response:
     if tenant is None:
         log.warning("text to a number no tenant has", to=mask_phone(sms.to), sid=sms.message_sid)
         raise WebhookError(404, "no tenant has this number (To): add it to a tenant's sms.numbers")
-    opted_out = await asyncio.to_thread(wired.store.opted_out, sms.to, sms.from_)
+    # Only YES means something else to an opted-out number: a plain text needs no read.
+    opted_out = keyword(sms.body) in OPT_IN_WHEN_OPTED_OUT and await asyncio.to_thread(
+        wired.store.opted_out, sms.to, sms.from_
+    )
     action = consent_action(sms.body, opted_out)
     if action is not None:
         return await _consent(wired, tenant, sms, action)
@@ -174,15 +187,14 @@ async def _consent(
         word,
         datetime.now(UTC),
     )
-    case_id = None
-    if changed:
-        case_id = await asyncio.to_thread(
-            wired.store.conversation, tenant.id, Channel.SMS, sms.from_
-        )
-    if case_id is not None:
+    if changed:  # the customer's case (if any) hears of it, after their earlier texts
         consent = SmsConsent(opted_out=opted_out, keyword=word)
         await wired.relay.submit(
-            SignalJob(case_id=case_id, name="sms_consent", payload=consent.model_dump(mode="json"))
+            SignalJob(
+                conversation=Conversation(tenant=tenant.id, channel=Channel.SMS, address=sms.from_),
+                name="sms_consent",
+                payload=consent.model_dump(mode="json"),
+            )
         )
     log.info(
         "consent keyword",
@@ -191,7 +203,6 @@ async def _consent(
         customer=mask_phone(sms.from_),
         action=action.value,
         changed=changed,
-        case_id=case_id,
     )
     if not changed or answered:
         return twiml()

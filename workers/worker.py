@@ -21,7 +21,7 @@ from records.channels import ChannelStore
 from records.store import CaseStore
 from service.settings import Settings
 from workers.interceptors import CaseLogContext
-from workers.sandbox import workflow_runner
+from workers.sandbox import precompile_workflows, workflow_runner
 from workflows.case import CaseWorkflow
 
 log = structlog.get_logger(__name__)
@@ -111,6 +111,8 @@ async def run_worker(settings: Settings) -> None:
     check_channels(settings, tenants)
     migrate.require_current(settings.records_url)
     store = CaseStore(settings.records_url)
+    if not precompile_workflows():
+        log.info("workflow bytecode not written (read-only install?): cases open slower")
     client = await connect(settings)
     worker = build_worker(client, settings, tenants, Outbox(settings.outbox_path), store)
     stop = asyncio.Event()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -25,11 +25,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.channels import SendResult
     from domain.commands import COMMANDS, parse_command
     from domain.effects import Effect, Notify, ReplyToCustomer
-    from domain.models import CaseInput
     from domain.problems import problems
     from domain.record import CARRY_BYTES, JournalResult, TimelineWindow, TranscriptWindow
     from domain.tenant import TenantPolicy
     from domain.views import CaseView
+    from domain.workflow_io import (
+        CaseRun,
+        CaseStart,
+        Outcome,
+        Pending,
+    )
     from workflows import visibility
 
 # Deliveries give up after this and are recorded as failed, so a dead provider is visible.
@@ -49,7 +54,6 @@ JOURNAL_RETRY = RetryPolicy(
 )
 JOURNAL_ATTEMPT = timedelta(minutes=5)
 JOURNAL_PAUSE = timedelta(seconds=30)
-DEFAULT_CONTINUE_AFTER_EVENTS = 10_000
 # Temporal refuses signals past 10,000 per run: a journalling case continues as new well before.
 MAX_SIGNALS_PER_RUN = 5_000
 # Patch: keep one durable timer while the next deadline is unchanged, instead of cancelling
@@ -61,33 +65,6 @@ CASE_JOURNAL = "case-journal"
 # one is tried on the customer's other channel.
 CHANNEL_OUTCOMES = "channel-outcomes"
 SYSTEM = "system"
-
-
-class Pending(BaseModel):
-    """A signal or update waiting for the main loop; `payload` is the raw JSON as sent."""
-
-    name: str
-    payload: Any = None
-    update_id: int | None = None
-
-
-class Outcome(BaseModel):
-    view: CaseView | None = None
-    error: str | None = None
-
-
-class CaseRun(BaseModel):
-    """What a continued run carries over (and the knobs tests use to force it)."""
-
-    state: CaseState | None = None
-    inbox: list[Pending] = Field(default_factory=list)
-    continue_after_events: int = DEFAULT_CONTINUE_AFTER_EVENTS
-
-
-class CaseStart(CaseInput):
-    """The start input: the public CaseInput, plus what a continued run carries."""
-
-    continued: CaseRun | None = None
 
 
 def _describe(exc: ValidationError) -> str:

@@ -170,6 +170,10 @@ class Ingress:
     spool: Spool
     settings: Settings
 
+    async def settle(self) -> None:
+        """Wait for the relay to deliver what was accepted (or to pause for an outage)."""
+        await self.app.state.services.relay.settle(timeout=10)
+
 
 @pytest.fixture
 async def ingress(
@@ -186,15 +190,29 @@ async def ingress(
         yield Ingress(app, http, cases, store, spool, settings)
 
 
-def running(app: FastAPI) -> Any:
-    """The app with its lifespan (the spool's replay) running, and a client to it."""
+def running(app: FastAPI, settle: bool = True) -> Any:
+    """The app with its lifespan (the relay's deliveries) running, and a client to it.
+
+    A webhook answers once its call is in the spool; the case gets it a moment later. With
+    `settle`, each answer is followed by waiting for the relay to deliver everything it can
+    (or to pause for an outage), so a test reads the cases as they are after the webhook.
+    """
     from contextlib import asynccontextmanager
+
+    relay = app.state.services.relay
+
+    async def delivered(_response: httpx.Response) -> None:
+        await relay.settle(timeout=10)
+
+    hooks = {"response": [delivered]} if settle else {}
 
     @asynccontextmanager
     async def serve() -> AsyncIterator[httpx.AsyncClient]:
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=LOCAL) as http,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=LOCAL, event_hooks=hooks
+            ) as http,
         ):
             yield http
 

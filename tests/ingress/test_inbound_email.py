@@ -77,7 +77,7 @@ async def test_an_email_opens_a_case_for_its_sender(ingress: Ingress):
     response = await email(
         ingress, "Where is my parcel?", headers={"Message-ID": f"<{message_id}>"}
     )
-    assert response.status_code == 200 and response.json() == {"status": "delivered"}
+    assert response.status_code == 200 and response.json() == {"status": "accepted"}
     [posted] = ingress.cases.calls
     case = posted.case
     assert not isinstance(case, str)

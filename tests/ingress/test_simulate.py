@@ -40,6 +40,7 @@ async def test_a_simulated_text_is_accepted_as_twilios(ingress: Ingress):
     )
     response = await post(request, LOCAL, transport=transport(ingress))
     assert response.status_code == 200, response.text
+    await ingress.settle()
     [posted] = ingress.cases.calls
     assert posted.message.text == "Hello from the CLI" and posted.message.media_count == 1
     assert request.fields["MediaContentType0"] == "image/png"
@@ -55,6 +56,7 @@ async def test_a_simulated_email_is_accepted_as_inbound_parses(ingress: Ingress)
     )
     response = await post(request, LOCAL, transport=transport(ingress))
     assert response.status_code == 200, response.text
+    await ingress.settle()
     [posted] = ingress.cases.calls
     assert posted.message.channel is Channel.EMAIL and posted.message.text == "My bill is wrong"
 

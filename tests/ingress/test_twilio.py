@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 from domain.consent import ConsentAction, confirmation, keyword
 from domain.models import Channel
 from ingress.signing import twilio_signature
+from records import migrate
 from tests.fakes.twilio_api import signed_inbound_sms
 from tests.ingress.conftest import (
     CUSTOMER,
@@ -24,6 +25,7 @@ from tests.ingress.conftest import (
     PUBLIC,
     TOKEN,
     Ingress,
+    until,
 )
 
 SMS_PATH = "/webhooks/twilio/sms"
@@ -289,14 +291,25 @@ async def test_a_body_over_a_megabyte_is_413_before_anything_else(ingress: Ingre
     assert streamed.status_code == 413
 
 
-async def test_a_store_outage_is_503_with_retry_after(ingress: Ingress, store_url: str):
+async def test_a_store_outage_keeps_texts_for_later_and_refuses_stop_with_retry_after(
+    ingress: Ingress, store_url: str
+):
     ingress.store.engine.dispose()
     shutil.rmtree(store_url.removeprefix("sqlite:///").rpartition("/")[0])
-    response = await text(ingress, "hello")
+    # A text needs the store only to find its case: it is accepted and waits in the spool.
+    assert replies(await text(ingress, "hello")) == []
+    assert ingress.cases.calls == [] and ingress.spool.depth() == 1
+    # STOP must be recorded before it is confirmed: without the store, the provider retries.
+    response = await text(ingress, "STOP")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "10"
     assert "unavailable" in response.json()["error"]
-    assert ingress.cases.calls == []
+    ready = await ingress.http.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["store"] != "ok"
+
+    migrate.upgrade(store_url)  # the store is back (empty, as after a restore)
+    await until(lambda: ingress.spool.depth() == 0)
+    assert [c.message.text for c in ingress.cases.calls] == ["hello"]
 
 
 async def test_the_logs_of_a_text_carry_no_number_and_no_text(ingress: Ingress):
