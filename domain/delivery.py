@@ -163,6 +163,8 @@ def report(case: "CaseState", command: DeliveryReport, now: datetime) -> list[Ef
 
 
 def consent(case: "CaseState", command: SmsConsent, now: datetime) -> list[Effect]:
+    if case.sms_opted_out == command.opted_out:
+        return []  # already known (a repeated STOP, a provider retry): nothing to record
     case.sms_opted_out = command.opted_out
     case.log(
         now,

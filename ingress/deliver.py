@@ -11,7 +11,11 @@ waits in the spool for the next start.
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import structlog
 
@@ -29,7 +33,53 @@ POLL_SECONDS = 0.02
 STOP_GRACE_SECONDS = 5.0
 
 
+@contextlib.asynccontextmanager
+async def sole_relay(spool_path: Path, stop: asyncio.Event) -> AsyncIterator[bool]:
+    """Hold an exclusive lock beside the spool: two relays on one spool would deliver one
+    conversation's entries side by side, out of order (an orphan of a killed ingress, a
+    second ingress on the same data directory). Waits for the lock; yields False if asked
+    to stop first."""
+    path = spool_path.with_suffix(".relay.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        warned = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not warned:
+                    log.warning("another relay holds the spool; waiting for it", lock=str(path))
+                    warned = True
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await stop.wait()
+                if stop.is_set():
+                    yield False
+                    return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+async def orphaned(stop: asyncio.Event) -> None:
+    """Stop when the ingress that started this process is gone (it was killed)."""
+    parent = os.getppid()
+    while not stop.is_set():
+        await asyncio.sleep(1.0)
+        if os.getppid() != parent:
+            log.warning("the ingress that started the relay is gone; stopping")
+            stop.set()
+
+
 async def deliver(settings: Settings, stop: asyncio.Event) -> None:
+    spool_path = Spool.in_data_dir(settings.data_dir).path
+    async with sole_relay(spool_path, stop) as sole:
+        if sole:
+            await _deliver(settings, stop)
+
+
+async def _deliver(settings: Settings, stop: asyncio.Event) -> None:
     spool = Spool.in_data_dir(settings.data_dir)
     store = ChannelStore(url=settings.records_url)
     relay = Relay(TemporalCases(settings), store, spool, poll_interval=POLL_SECONDS)
@@ -43,7 +93,7 @@ async def deliver(settings: Settings, stop: asyncio.Event) -> None:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         store.close()
-        spool.close()
+        await asyncio.to_thread(spool.close)  # may wait for a spool call still in its thread
         log.info("relay stopped")
 
 
@@ -54,7 +104,11 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await deliver(settings, stop)
+    watch = asyncio.create_task(orphaned(stop))
+    try:
+        await deliver(settings, stop)
+    finally:
+        watch.cancel()
 
 
 if __name__ == "__main__":

@@ -294,6 +294,7 @@ class Relay:
             while True:
                 self._wake.clear()  # before reading: an entry accepted meanwhile wakes us again
                 pause: float | None = self.poll_interval
+                failed = False
                 try:
                     await self._load()
                     if len(self._delivered) >= FORGET_BATCH or (
@@ -302,11 +303,13 @@ class Relay:
                         await self._forget_delivered()
                 except SpoolUnavailable as exc:
                     log.error("the spool cannot be used", error=str(exc))
-                    pause = max(pause or 0.0, self.retry_interval)
+                    failed = True
                 except Exception:  # a bug must not end deliveries for the life of the process
                     log.exception("spool reading failed")
+                    failed = True
+                if failed:  # back off, also from a batch that is overdue to be forgotten
                     pause = max(pause or 0.0, self.retry_interval)
-                if self._delivered:  # forget them when the batch is full or old enough
+                elif self._delivered:  # forget them when the batch is full or old enough
                     due = max(0.0, self._first_delivered + FORGET_EVERY - loop.time())
                     pause = due if pause is None else min(pause, due)
                 with contextlib.suppress(TimeoutError):
@@ -323,9 +326,8 @@ class Relay:
             if room <= 0:
                 self._full = True
                 return
-            entries = await self._in_spool_thread(
-                self.spool.pending, self._high, min(room, READ_PAGE)
-            )
+            limit = min(room, READ_PAGE)
+            entries = await self._in_spool_thread(self.spool.pending, self._high, limit)
             for entry in entries:
                 self._high = entry.id
                 key, pending = _parse(entry)
@@ -337,7 +339,7 @@ class Relay:
                     self._workers.add(worker)
                     worker.add_done_callback(self._workers.discard)
                 queue.append(pending)
-            if len(entries) < READ_PAGE:
+            if len(entries) < limit:  # all read; a full page may mean more, or the window
                 return
 
     async def _work(self, key: str, queue: deque[_Pending]) -> None:
@@ -377,8 +379,10 @@ class Relay:
                 await self._in_spool_thread(
                     self.spool.set_aside, entry.id, f"{type(exc).__name__}: {exc}"
                 )
-            except SpoolUnavailable:
-                log.error("the spool cannot be written; the entry stays", entry=entry.id)
+            except SpoolUnavailable as spool_error:
+                # Kept at the head of its conversation, to be set aside on the next try.
+                self._down(f"the spool cannot be written: {spool_error}")
+                return False
             return True
         if not self._delivered:
             self._first_delivered = asyncio.get_running_loop().time()

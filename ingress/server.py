@@ -38,6 +38,7 @@ class RelayProcess:
         self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
+        self._lock = threading.Lock()
         self._status = "starting"
         self._watcher = threading.Thread(target=self._watch, name="relay-watcher", daemon=True)
 
@@ -49,8 +50,11 @@ class RelayProcess:
         return self
 
     def _watch(self) -> None:
-        while not self._stopping.is_set():
-            self._proc = subprocess.Popen(self.command, env=os.environ.copy())
+        while True:
+            with self._lock:  # stop() sees either no child yet (and none comes) or this one
+                if self._stopping.is_set():
+                    return
+                self._proc = subprocess.Popen(self.command, env=os.environ.copy())
             self._status = "running"
             code = self._proc.wait()
             if self._stopping.is_set() or code in (0, -signal.SIGINT, -signal.SIGTERM):
@@ -62,8 +66,9 @@ class RelayProcess:
             self._stopping.wait(self.RESTART_PAUSE)
 
     def stop(self, timeout: float = 15.0) -> None:
-        self._stopping.set()
-        proc = self._proc
+        with self._lock:
+            self._stopping.set()
+            proc = self._proc
         if proc is not None and proc.poll() is None:
             proc.terminate()
             try:
@@ -92,6 +97,9 @@ class _Stop(Exception):
 
 
 def _stop(signum: int, _frame: object) -> None:
+    # Once stopping, a second Ctrl-C must not cut short the wait for the relay process.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     raise _Stop(signum)
 
 
@@ -130,6 +138,9 @@ def serve(settings: Settings) -> None:
             _serve(app, settings)
     except _Stop:
         pass
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
 
 
 def _serve(app: FastAPI, settings: Settings) -> None:

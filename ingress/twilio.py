@@ -178,6 +178,18 @@ async def _consent(
         log.info("help requested", tenant=tenant.id, sid=sms.message_sid)
         return twiml(None if answered else confirmation(action, tenant.name, tenant.sms.help_text))
     opted_out = action is ConsentAction.OPT_OUT
+    # The case hears of a change (after the customer's earlier texts), spooled before the
+    # change is stored: if either fails, the 503 makes Twilio retry and the retry does both.
+    # A repeat (or two STOPs at once) may tell the case twice; it ignores what it has.
+    if await asyncio.to_thread(wired.store.opted_out, sms.to, sms.from_) != opted_out:
+        consent = SmsConsent(opted_out=opted_out, keyword=word)
+        await wired.relay.submit(
+            SignalJob(
+                conversation=Conversation(tenant=tenant.id, channel=Channel.SMS, address=sms.from_),
+                name="sms_consent",
+                payload=consent.model_dump(mode="json"),
+            )
+        )
     changed = await asyncio.to_thread(
         wired.store.set_consent,
         tenant.id,
@@ -187,15 +199,6 @@ async def _consent(
         word,
         datetime.now(UTC),
     )
-    if changed:  # the customer's case (if any) hears of it, after their earlier texts
-        consent = SmsConsent(opted_out=opted_out, keyword=word)
-        await wired.relay.submit(
-            SignalJob(
-                conversation=Conversation(tenant=tenant.id, channel=Channel.SMS, address=sms.from_),
-                name="sms_consent",
-                payload=consent.model_dump(mode="json"),
-            )
-        )
     log.info(
         "consent keyword",
         tenant=tenant.id,

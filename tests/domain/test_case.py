@@ -16,6 +16,7 @@ from domain.commands import (
     Escalate,
     Resolve,
     SetPriority,
+    SmsConsent,
 )
 from domain.effects import Notify, ReplyToCustomer
 from domain.models import CaseInput, CaseStatus, Channel, Level, Priority
@@ -179,3 +180,14 @@ def test_waiting_on_the_customer_never_shortens_a_deadline(policy, steps, paused
     for kind, deadline in before.items():
         after = state.clocks[kind].deadline
         assert after is not None and after >= deadline
+
+
+def test_a_consent_the_case_already_has_is_not_recorded_again(policy):
+    """A repeated STOP (or a provider's retry of one) reaches the case once in its timeline."""
+    case = opened(policy)
+    stop = SmsConsent(opted_out=True, keyword="stop")
+    case.apply(stop, T0 + timedelta(minutes=1))
+    case.apply(stop, T0 + timedelta(minutes=2))
+    case.apply(SmsConsent(opted_out=False, keyword="start"), T0 + timedelta(minutes=3))
+    types = [e.type for e in case.record.recent_events if e.type.startswith("sms_opted")]
+    assert types == ["sms_opted_out", "sms_opted_in"] and not case.sms_opted_out

@@ -11,10 +11,11 @@ from domain.commands import InboundMessage
 from domain.models import CaseInput, Channel, Customer
 from domain.tenant import TenantDirectory
 from ingress.app import create_app
+from ingress.deliver import sole_relay
 from ingress.relay import Conversation, MessageJob, Relay, SignalJob
 from ingress.server import RelayProcess
 from ingress.server import running as server_running
-from ingress.spool import Spool
+from ingress.spool import Spool, SpoolUnavailable
 from records.channels import ChannelStore
 from service.settings import Settings
 from tests.fakes.twilio_api import signed_inbound_sms
@@ -25,10 +26,11 @@ from tests.ingress.conftest import (
     PUBLIC,
     TOKEN,
     FakeCases,
+    Ingress,
     running,
     until,
 )
-from tests.ingress.test_twilio import OPT_OUT, SMS_PATH, replies
+from tests.ingress.test_twilio import OPT_OUT, SMS_PATH, replies, text
 
 
 @dataclass
@@ -223,3 +225,107 @@ def test_stopping_the_ingress_stops_its_relay_process(tmp_path: Path):
         assert relay.status() == "running"
         started = time.monotonic()
     assert relay.status().startswith("stopped") and time.monotonic() - started < 10
+
+
+def put_text(spool: Spool, i: int) -> None:
+    case = CaseInput(
+        case_id="northwind-telecom-sms-000000000002",
+        tenant="northwind-telecom",
+        customer=Customer(id="c-2", phone=CUSTOMER),
+        channel=Channel.SMS,
+        message="opening",
+    )
+    message = InboundMessage(channel=Channel.SMS, text=f"t{i}", provider_message_id=f"SMx{i}")
+    job = MessageJob(
+        tenant="northwind-telecom",
+        channel=Channel.SMS,
+        address=CUSTOMER,
+        case=case,
+        message=message,
+    )
+    spool.put(job.kind, job.model_dump(mode="json"))
+
+
+async def test_entries_beyond_a_window_of_set_aside_ones_go_without_a_new_webhook(
+    tmp_path: Path, store: ChannelStore
+):
+    """Nothing but the relay's own progress wakes it here (no webhook, no settle())."""
+    spool = Spool(tmp_path / "spool.sqlite3")
+    for _ in range(3):
+        spool.put("signal", {"kind": "signal", "case_id": "x", "name": "nonsense"})
+    for i in range(2):
+        put_text(spool, i)
+    cases = FakeCases()
+    runner = asyncio.create_task(Relay(cases, store, spool, window=3).run())
+    try:
+        await until(lambda: cases.texts() == ["t0", "t1"], timeout=5)
+        assert spool.dead() == 3
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        spool.close()
+
+
+async def test_a_spool_that_cannot_be_written_is_retried_at_the_interval_not_in_a_loop(
+    tmp_path: Path, store: ChannelStore
+):
+    spool = Spool(tmp_path / "spool.sqlite3")
+    put_text(spool, 0)
+    tries = []
+
+    def broken(ids: list[int]) -> None:
+        tries.append(ids)
+        raise SpoolUnavailable("disk full")
+
+    spool.delivered = broken  # type: ignore[method-assign]
+    cases = FakeCases()
+    relay = Relay(cases, store, spool, retry_interval=5.0)
+    runner = asyncio.create_task(relay.run())
+    try:
+        await until(lambda: cases.texts() == ["t0"])
+        await asyncio.sleep(1.5)  # its batch is due after 1 s, then every 5 s
+        assert len(tries) == 1
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        spool.close()
+
+
+async def test_a_stop_whose_signal_could_not_be_kept_reaches_the_case_on_the_retry(
+    ingress: Ingress,
+):
+    await text(ingress, "hello")
+    [case_id] = ingress.cases.opened
+    relay = ingress.app.state.services.relay
+    real_submit = relay.submit
+
+    async def full_disk(job: object) -> object:
+        raise SpoolUnavailable("disk full")
+
+    relay.submit = full_disk
+    first = await text(ingress, "STOP", sid="SMstop")
+    assert first.status_code == 503  # the case could not be told: nothing stored, Twilio retries
+    assert not ingress.store.opted_out(NORTHWIND_NUMBER, CUSTOMER)
+    relay.submit = real_submit
+    assert replies(await text(ingress, "STOP", sid="SMstop")) == [OPT_OUT]
+    assert ingress.store.opted_out(NORTHWIND_NUMBER, CUSTOMER)
+    assert [(c, n, p["opted_out"]) for c, n, p in ingress.cases.signals] == [
+        (case_id, "sms_consent", True)
+    ]
+
+
+async def test_a_second_relay_on_the_same_spool_waits_for_the_first(tmp_path: Path):
+    spool_path = tmp_path / "ingress-spool.sqlite3"
+    stop_first, stop_second = asyncio.Event(), asyncio.Event()
+    async with sole_relay(spool_path, stop_first) as first:
+        assert first
+        waiting = asyncio.create_task(_enter(spool_path, stop_second))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # the first still holds the spool
+    assert await asyncio.wait_for(waiting, 5) is True  # ...and now it is the second's
+    stop_second.set()
+
+
+async def _enter(spool_path: Path, stop: asyncio.Event) -> bool:
+    async with sole_relay(spool_path, stop) as sole:
+        return sole
