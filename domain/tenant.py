@@ -255,6 +255,32 @@ class SmsConfig(Config):
     )
 
 
+class ChatHandoffConfig(Config):
+    """When a texting customer is offered the web chat (each threshold per tenant)."""
+
+    enabled: bool = True
+    keywords: list[str] = Field(
+        default_factory=lambda: ["chat", "live chat", "agent", "human"],
+        description="words or phrases by which the customer asks for a chat",
+    )
+    max_exchanges: int = Field(
+        default=6, ge=1, le=100, description="more back-and-forth texts than this: offer chat"
+    )
+    long_message_chars: int = Field(
+        default=480, ge=160, le=1600, description="a text at least this long: offer chat"
+    )
+    pictures: bool = Field(default=True, description="a text with pictures (MMS): offer chat")
+    negative_sentiment: float = Field(
+        default=-0.6,
+        ge=-1.0,
+        le=0.0,
+        description="a text whose VADER compound score is at or below this: offer chat",
+    )
+    slow_progress: Duration = Field(
+        default=timedelta(hours=2), description="a case open this long over SMS: offer chat"
+    )
+
+
 class EmailConfig(Config):
     """Where the tenant's customer email comes from and where replies go."""
 
@@ -279,6 +305,7 @@ class TenantConfig(Config):
     templates: dict[str, str] = Field(default_factory=dict)
     sms: SmsConfig = SmsConfig()
     email: EmailConfig = EmailConfig()
+    chat_handoff: ChatHandoffConfig = ChatHandoffConfig()
 
     @field_validator("timezone")
     @classmethod
