@@ -7,6 +7,7 @@ the recipient's daytime window and the daily cap, a body over 1,600 characters i
 """
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from domain.privacy import mask_email, mask_phone
 from domain.quiet_hours import is_proactive, when_to_send
 from domain.sms import check_body, segments
 from domain.tenant import Contact, TenantConfig
+from ingress.chat_links import ChatLinks
 from records.channels import ChannelStore, Delivery
 from records.store import StoreUnavailable
 
@@ -45,10 +47,17 @@ class DeliveryActivities:
     email: EmailProvider | None = None
     public_url: str = "http://localhost:8000"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # tests set it
+    # Signs the chat links in chat offers; the worker passes the configured one (tests that
+    # do not check links get one with a throwaway key).
+    chat_links: ChatLinks | None = None
 
     def __post_init__(self) -> None:
         self.sms = self.sms or OutboxSms(self.outbox)
         self.email = self.email or OutboxEmail(self.outbox)
+        if self.chat_links is None:
+            self.chat_links = ChatLinks(
+                secrets.token_urlsafe(32), self.public_url, timedelta(days=1)
+            )
 
     # ----- staff -----------------------------------------------------------------------------
     @activity.defn(name="notify_escalation")
@@ -164,6 +173,12 @@ class DeliveryActivities:
     @activity.defn(name="send_customer_message")
     async def send_customer_message(self, message: ReplyToCustomer) -> SendResult:
         """Send one message to the customer: sent, deferred (quiet hours) or refused."""
+        if message.chat_link:  # the signed link, made when sent (it expires from then)
+            assert self.chat_links is not None
+            link = self.chat_links.url(message.case_id)
+            message = message.model_copy(
+                update={"text": message.text.replace("{chat_link}", link), "chat_link": False}
+            )
         if not message.to:
             raise ApplicationError(
                 f"the customer has no address for {message.channel.value}",

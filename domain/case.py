@@ -92,6 +92,12 @@ class CaseState(BaseModel):
     last_inbound: dict[Channel, datetime] = Field(default_factory=dict)
     callback_offered: bool = False
     callback_requested_at: datetime | None = None
+    # SMS-to-chat: texts each way on SMS so far, and when (and why) the chat was offered.
+    sms_exchanges: int = 0
+    chat_offered_at: datetime | None = None
+    chat_offer_reasons: list[str] = Field(default_factory=list)
+    # Set by the workflow for each run (a versioning gate, never carried): offers chat.
+    chat_handoff_on: bool = Field(default=False, exclude=True)
     deferred: list[delivery.Deferred] = Field(default_factory=list)
     sent: list[delivery.Sent] = Field(default_factory=list)
 
@@ -126,7 +132,12 @@ class CaseState(BaseModel):
     # ----- opening -------------------------------------------------------------------------
     @classmethod
     def open(
-        cls, case: CaseInput, policy: TenantPolicy, origin: str, now: datetime
+        cls,
+        case: CaseInput,
+        policy: TenantPolicy,
+        origin: str,
+        now: datetime,
+        chat_handoff: bool = False,
     ) -> tuple["CaseState", list[Effect]]:
         config = policy.config
         state = cls(
@@ -142,6 +153,7 @@ class CaseState(BaseModel):
             team=routing.team_for(config.escalation, case.category),
             opened_at=now,
             sms_number=case.via if case.channel is Channel.SMS and case.via else None,
+            chat_handoff_on=chat_handoff,
         )
         if state.sms_number is None and config.sms.numbers:
             state.sms_number = config.sms.numbers[0]
@@ -165,6 +177,7 @@ class CaseState(BaseModel):
             provider_message_id=case.message_id,
             body=case.body,
             via=case.via,
+            sentiment=case.sentiment,
         )
         effects += conversation.customer_wrote(state, first, now, opening=True)
         return state, effects

@@ -35,6 +35,12 @@ class CustomerMessage(Strict):
         max_length=254,
         description="the tenant number or address the customer wrote to (replies go from it)",
     )
+    sentiment: float | None = Field(
+        default=None,
+        ge=-1.0,
+        le=1.0,
+        description="VADER compound score of the text, set by the client (-1 negative to 1)",
+    )
 
     @model_validator(mode="after")
     def _has_content(self) -> "CustomerMessage":

@@ -7,6 +7,7 @@ from domain import clocks, effects, escalation
 from domain.commands import AgentMessage, CustomerMessage
 from domain.consent import keyword as consent_keyword
 from domain.effects import Effect
+from domain.handoff import InboundText, chat_triggers
 from domain.models import Author, CaseStatus, Channel
 from domain.record import TranscriptEntry
 from domain.sla import ClockKind
@@ -41,8 +42,10 @@ def customer_wrote(
         )
     )
     case.last_inbound[msg.channel] = now
-    if msg.channel is Channel.SMS and msg.via:
-        case.sms_number = msg.via
+    if msg.channel is Channel.SMS:
+        case.sms_exchanges += 1
+        if msg.via:
+            case.sms_number = msg.via
     if msg.channel is not case.channel:
         case.log(
             now,
@@ -67,7 +70,40 @@ def customer_wrote(
         out += escalation.customer_asked(
             case, now, f"the customer wrote {keyword!r}", source="keyword"
         )
+    if msg.channel is Channel.SMS:
+        out += _maybe_offer_chat(case, msg, now)
     return out
+
+
+def _maybe_offer_chat(case: "CaseState", msg: CustomerMessage, now: datetime) -> list[Effect]:
+    """On a text: offer the web chat once, when a tenant trigger holds; record why."""
+    if not case.chat_handoff_on:
+        return []
+    inbound = InboundText(
+        text=msg.text,
+        media_count=msg.media_count,
+        exchanges=case.sms_exchanges,
+        sentiment=msg.sentiment or 0.0,
+        opened_at=case.opened_at,
+        at=now,
+    )
+    in_chat = case.chat_offered_at is not None or case.channel is Channel.CHAT
+    reasons = chat_triggers(case.policy.config.chat_handoff, inbound, in_chat)
+    if not reasons:
+        return []
+    case.chat_offered_at = now
+    case.chat_offer_reasons = [r.trigger.value for r in reasons]
+    case.log(
+        now,
+        "chat_offered",
+        SYSTEM,
+        reason="; ".join(r.detail for r in reasons),
+        detail={"triggers": ",".join(case.chat_offer_reasons)},
+    )
+    offer = effects.reply(
+        case, Channel.SMS, effects.text(case, "chat_offer", chat_link="{chat_link}"), options=False
+    )
+    return [offer.model_copy(update={"chat_link": True})]
 
 
 def agent_wrote(case: "CaseState", msg: AgentMessage, now: datetime) -> list[Effect]:
@@ -87,6 +123,8 @@ def agent_wrote(case: "CaseState", msg: AgentMessage, now: datetime) -> list[Eff
             seq=0, at=now, author=Author.AGENT, who=msg.agent, channel=channel, text=msg.text
         )
     )
+    if channel is Channel.SMS:
+        case.sms_exchanges += 1
     clocks.met_by_reply(case, msg.agent, now)
     if case.first_response_at is None:
         case.first_response_at = now

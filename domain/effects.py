@@ -56,6 +56,9 @@ class ReplyToCustomer(BaseModel):
     options: str | None = Field(
         default=None, description='appended to a text: "Reply YES for a call back"'
     )
+    chat_link: bool = Field(
+        default=False, description="`{chat_link}` in the text becomes the case's signed link"
+    )
 
     @property
     def body(self) -> str:

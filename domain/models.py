@@ -127,6 +127,12 @@ class CaseInput(Strict):
         max_length=254,
         description="the tenant number or address the customer wrote to (replies go from it)",
     )
+    sentiment: float | None = Field(
+        default=None,
+        ge=-1.0,
+        le=1.0,
+        description="VADER compound score of the first message, set by the client",
+    )
 
 
 class Author(StrEnum):

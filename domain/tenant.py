@@ -197,6 +197,7 @@ TEMPLATE_FIELDS = frozenset(
         "customer_name",
         "details_url",
         "failed_channel",
+        "chat_link",
     }
 )
 
@@ -221,7 +222,12 @@ DEFAULT_TEMPLATES = {
     "sms_options_link": "Reply YES for a call back, or see {details_url}",
     "callback_ack": "Thanks, we will call you back on this number soon about case {case_id}. - {brand}",
     "channel_fallback": "We could not reach you by {failed_channel}, so we are writing here. - {brand}",
+    "chat_offer": (
+        "Let's continue in a chat, where we can see everything you sent: {chat_link} - {brand}"
+    ),
 }
+# The longest chat link a worst-case check assumes: public URL, case id and signed token.
+WORST_CHAT_LINK = "https://support.example.com/chat/" + "x" * 60 + "?t=" + "x" * 110
 # Templates a customer may receive by SMS, checked against the tenant's segment budget.
 CUSTOMER_TEMPLATES = (
     "escalation_ack",
@@ -230,6 +236,7 @@ CUSTOMER_TEMPLATES = (
     "sms_options_link",
     "callback_ack",
     "channel_fallback",
+    "chat_offer",
 )
 
 
@@ -351,6 +358,7 @@ class TenantConfig(Config):
             "customer_name": "X" * 40,
             "details_url": self.sms.details_url or "",
             "failed_channel": "email",
+            "chat_link": WORST_CHAT_LINK,
         }
         texts = {key: render(self.template(key), worst) for key in CUSTOMER_TEMPLATES}
         for action in ConsentAction:

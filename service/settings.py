@@ -66,6 +66,13 @@ class Settings(BaseSettings):
         default="http://localhost:8000",
         description="the base URL providers call back (webhooks), as they see it",
     )
+    chat_link_secret: SecretStr | None = Field(
+        default=None,
+        description="signs customers' chat links; default: derived from the webhook signing key",
+    )
+    chat_link_hours: int = Field(
+        default=24, ge=1, le=720, description="how long a chat link sent by SMS stays valid"
+    )
     ingress_host: str = "127.0.0.1"
     ingress_port: int = Field(default=8000, ge=1, le=65535)
 

@@ -17,7 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.commands import NAMES, Command, CustomerMessage, InboundMessage
-from domain.models import BodyRef, CaseInput
+from domain.models import BodyRef, CaseInput, Channel
 from domain.record import (
     CLAIM_CHECK_BYTES,
     CaseSnapshot,
@@ -28,6 +28,7 @@ from domain.record import (
     TranscriptWindow,
     preview,
 )
+from domain.sentiment import compound
 from domain.views import CaseView
 from records.store import CaseStore
 from service.settings import Settings
@@ -103,6 +104,11 @@ class NoStore(RuntimeError):
     """The call needs the case record store and this client was built without one."""
 
 
+def _sentiment(message: CustomerMessage) -> float | None:
+    """The text's sentiment, for the SMS-to-chat trigger (texts only: the chat is for them)."""
+    return compound(message.text) if message.channel is Channel.SMS else None
+
+
 class CaseClient:
     def __init__(
         self, client: Client, task_queue: str = "escalations", store: CaseStore | None = None
@@ -137,6 +143,8 @@ class CaseClient:
         if case.body is None:
             text, body = await self._claim_check(case.case_id, case.message)
             case = case.model_copy(update={"message": text, "body": body})
+        if case.sentiment is None and case.channel is Channel.SMS:
+            case = case.model_copy(update={"sentiment": compound(case.message)})
         return await self.client.start_workflow(
             CaseWorkflow.run,
             case.model_dump(mode="json", exclude_none=True),
@@ -169,6 +177,8 @@ class CaseClient:
             message = CustomerMessage.model_validate(
                 {**message.model_dump(exclude={"text", "body"}), "text": text, "body": body}
             )
+        if isinstance(message, CustomerMessage) and message.sentiment is None:
+            message = message.model_copy(update={"sentiment": _sentiment(message)})
         payload = message.model_dump(mode="json", exclude_none=True)
         if isinstance(case, str):
             try:
@@ -185,6 +195,7 @@ class CaseClient:
                 "channel": message.channel,
                 "body": message.body,
                 "via": message.via or case.via,
+                "sentiment": getattr(message, "sentiment", None),
             }
         )
         try:

@@ -16,6 +16,7 @@ from activities.outbox import Outbox
 from activities.sms import OutboxSms, SmsProvider, TwilioSms
 from activities.tenants import TenantActivities, load_directory
 from domain.tenant import TenantConfig, TenantConfigError
+from ingress.chat_links import ChatLinks
 from records import migrate
 from records.channels import ChannelStore
 from records.store import CaseStore
@@ -84,6 +85,7 @@ def build_worker(
         sms=sms,
         email=email,
         public_url=settings.public_url,
+        chat_links=ChatLinks.from_settings(settings),
     )
     journal = JournalActivities(store)
     return Worker(

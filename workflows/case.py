@@ -64,6 +64,8 @@ CASE_JOURNAL = "case-journal"
 # Patch: a customer message comes back sent, deferred (quiet hours) or refused, and a failed
 # one is tried on the customer's other channel.
 CHANNEL_OUTCOMES = "channel-outcomes"
+# Patch: a text can make the case offer the web chat (a reply with a signed link).
+CHAT_HANDOFF = "chat-handoff"
 SYSTEM = "system"
 
 
@@ -281,6 +283,7 @@ class CaseWorkflow:
             raise ApplicationError(self._failed, type="InvalidCaseInput", non_retryable=True)
         start = self._case
         journal_on = workflow.patched(CASE_JOURNAL)
+        chat_on = workflow.patched(CHAT_HANDOFF)
         tasks = [asyncio.create_task(q.run()) for q in (self._staff, self._customer)]
         if self._state is None:
             try:
@@ -295,10 +298,11 @@ class CaseWorkflow:
                 self._failed = f"the case could not open: {_reason(err)}"
                 raise
             self._state, effects = CaseState.open(
-                start, policy, workflow.info().first_execution_run_id, workflow.now()
+                start, policy, workflow.info().first_execution_run_id, workflow.now(), chat_on
             )
             self._queue(*effects)
         state = self._state
+        state.chat_handoff_on = chat_on
         if journal_on:
             self._journal = _Journal(state)
             tasks.append(asyncio.create_task(self._journal.run()))

@@ -1,6 +1,6 @@
 """Delivery activities against the real SQLite outbox, through ActivityEnvironment."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -13,6 +13,7 @@ from domain.channels import Outcome
 from domain.effects import Notify, ReplyToCustomer
 from domain.models import Channel, Level
 from domain.tenant import Contact
+from ingress.chat_links import ChatLinks
 from records import migrate
 from records.channels import ChannelStore
 from records.store import sqlite_url
@@ -94,3 +95,24 @@ async def test_unknown_tenant_is_a_permanent_error(tenants):
     assert err.value.non_retryable
     policy = await ActivityEnvironment().run(activities.load_tenant_policy, "northwind-telecom")
     assert policy.holiday_dates and policy.config.id == "northwind-telecom"
+
+
+async def test_a_chat_offer_goes_out_with_a_signed_link_for_its_case(tmp_path):
+    links = ChatLinks("k" * 32, "https://support.example.com", timedelta(hours=1))
+    delivery = outbox_delivery(tmp_path)
+    delivery.chat_links = links
+    offer = ReplyToCustomer(
+        key="c1:r:9",
+        case_id="c1",
+        tenant="t",
+        channel=Channel.SMS,
+        to="+12025550123",
+        text="Let's continue in a chat: {chat_link} - Brand",
+        chat_link=True,
+    )
+    result = await ActivityEnvironment().run(delivery.send_customer_message, offer)
+    assert result.outcome is Outcome.SENT
+    [entry] = delivery.outbox.list(case_id="c1")
+    url = entry.text.split("chat: ")[1].split(" - ")[0]
+    assert url.startswith("https://support.example.com/chat/c1?t=") and "{" not in entry.text
+    links.check("c1", url.split("?t=")[1])
