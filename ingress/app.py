@@ -16,8 +16,10 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
 from domain.tenant import TenantDirectory
+from ingress import chat
 from ingress.bodies import WebhookError
 from ingress.cases import Cases
+from ingress.chat_links import ChatLinks
 from ingress.relay import Relay
 from ingress.sendgrid import router as sendgrid_webhooks
 from ingress.signing import parse_password, twilio_signing_key
@@ -25,7 +27,7 @@ from ingress.spool import Spool, SpoolUnavailable
 from ingress.twilio import router as twilio_webhooks
 from ingress.wiring import Services, Wired
 from records.channels import ChannelStore
-from records.store import StoreUnavailable
+from records.store import CaseStore, StoreUnavailable
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -45,6 +47,8 @@ def create_app(
     retry_interval: float = 5.0,
     deliver: bool = True,
     relay_status: Callable[[], str] | None = None,
+    records: CaseStore | None = None,
+    links: ChatLinks | None = None,
 ) -> FastAPI:
     """The ingress; `retry_interval` is how long deliveries pause while Temporal is away.
 
@@ -64,6 +68,8 @@ def create_app(
         twilio=RequestValidator(signing_key),
         parse_password=parse_password(signing_key),
         events=_event_verifier(settings.sendgrid_event_public_key),
+        links=links,
+        records=records,
     )
 
     @contextlib.asynccontextmanager
@@ -95,6 +101,9 @@ def create_app(
     app.state.services = services
     app.include_router(twilio_webhooks)
     app.include_router(sendgrid_webhooks)
+    if records is not None and links is not None:
+        app.include_router(chat.router)
+        app.add_exception_handler(chat.ChatRefused, chat.refused_page)  # type: ignore[arg-type]
     _errors(app)
 
     @app.get("/healthz", summary="the process is up")

@@ -18,10 +18,11 @@ from activities.tenants import load_directory
 from domain.tenant import TenantDirectory
 from ingress.app import create_app
 from ingress.cases import TemporalCases
+from ingress.chat_links import ChatLinks
 from ingress.spool import Spool
 from records import migrate
 from records.channels import ChannelStore
-from records.store import StoreUnavailable
+from records.store import CaseStore, StoreUnavailable
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -113,10 +114,13 @@ def build_app(settings: Settings, relay: RelayProcess | None = None) -> FastAPI:
         log.warning(
             "the store is unavailable; webhooks answer 503 until it is back", error=str(exc)
         )
+    records = CaseStore(settings.records_url)
     return create_app(
         settings,
         tenants=tenants,
-        store=ChannelStore(url=settings.records_url),
+        store=ChannelStore(engine=records.engine),
+        records=records,
+        links=ChatLinks.from_settings(settings),
         cases=TemporalCases(settings),
         spool=Spool.in_data_dir(settings.data_dir),
         deliver=relay is None,

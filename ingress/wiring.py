@@ -9,9 +9,11 @@ from twilio.request_validator import RequestValidator
 
 from domain.tenant import TenantDirectory
 from ingress.cases import Cases
+from ingress.chat_links import ChatLinks
 from ingress.relay import Relay
 from ingress.spool import Spool
 from records.channels import ChannelStore
+from records.store import CaseStore
 from service.settings import Settings
 
 
@@ -26,6 +28,8 @@ class Services:
     twilio: RequestValidator
     parse_password: str
     events: EventWebhook | None  # None: no verification key configured, events refused
+    links: ChatLinks | None = None  # with records: the web chat is served
+    records: CaseStore | None = None
 
 
 def _services(request: Request) -> Services:

@@ -1,0 +1,241 @@
+"""The customer's side of the built-in web chat, opened from the signed link in a text.
+
+`GET /chat/{case}?t=TOKEN` shows the case's recent messages on every channel (the SMS story
+first: the customer repeats nothing) and a box to write; older messages load on scroll
+(`/chat/{case}/messages?before=SEQ`). New messages arrive live over Server-Sent Events
+(`/chat/{case}/events`), read from the case record store, never by querying the workflow;
+a page that reconnects sends the last seq it has (`Last-Event-ID`) and misses nothing.
+What the customer writes goes through the spool and the relay like a text, with a message
+id made by the page, so a double click or a resend is one message.
+
+Every request carries the link's token and is checked like the link: a tampered, expired
+or other case's link gets a page that says so, never a stack trace.
+"""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from domain.commands import InboundMessage
+from domain.models import CaseInput, Channel, Customer
+from domain.record import CaseSnapshot, TranscriptEntry
+from ingress.chat_links import LinkProblem, LinkRefused
+from ingress.relay import MessageJob, new_case_id
+from ingress.wiring import Services, Wired
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(prefix="/chat", tags=["chat"])
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+PAGE = 50  # messages shown at first, and per older page
+POLL_SECONDS = 0.5  # how often an open stream reads the store for new messages
+KEEPALIVE_SECONDS = 15.0
+REFUSALS = {
+    LinkProblem.TAMPERED: (403, "This chat link is not valid. Please use the link we texted you."),
+    LinkProblem.EXPIRED: (
+        410,
+        "This chat link has expired. Text us again and we will send a new one.",
+    ),
+    LinkProblem.OTHER_CASE: (403, "This chat link belongs to another conversation."),
+}
+
+
+class ChatRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _check(wired: Services, case_id: str, token: str) -> None:
+    assert wired.links is not None
+    try:
+        wired.links.check(case_id, token)
+    except LinkRefused as refused:
+        log.info("chat link refused", problem=refused.problem.value)
+        status, message = REFUSALS[refused.problem]
+        raise ChatRefused(status, message) from None
+
+
+async def _case(wired: Services, case_id: str) -> CaseSnapshot:
+    assert wired.records is not None
+    found = await asyncio.to_thread(wired.records.summary, case_id)
+    if found is None:
+        raise ChatRefused(404, "We could not find this conversation. Text us again, please.")
+    return found
+
+
+class Shown(BaseModel):
+    """A message as the customer's page shows it (no provider ids, no agent surnames)."""
+
+    seq: int
+    at: str
+    mine: bool
+    who: str
+    channel: str
+    text: str
+    media_count: int = 0
+
+
+def _shown(entry: TranscriptEntry) -> Shown:
+    mine = entry.author.value == "customer"
+    who = "You" if mine else ("Support" if entry.author.value == "system" else entry.who)
+    return Shown(
+        seq=entry.seq,
+        at=entry.at.isoformat(timespec="seconds"),
+        mine=mine,
+        who=who,
+        channel=entry.channel.value,
+        text="[removed]" if entry.erased else entry.text,
+        media_count=entry.media_count,
+    )
+
+
+@router.get("/{case_id}", response_class=HTMLResponse, summary="the customer's chat page")
+async def chat_page(
+    request: Request, case_id: str, wired: Wired, t: Annotated[str, Query()] = ""
+) -> Response:
+    _check(wired, case_id, t)
+    case = await _case(wired, case_id)
+    assert wired.records is not None
+    page = await asyncio.to_thread(wired.records.transcript, case_id, limit=PAGE, newest=True)
+    tenant = wired.tenants.tenants.get(case.tenant)
+    brand = tenant.name if tenant is not None else "Support"
+    return templates.TemplateResponse(
+        request,
+        "chat.html",
+        {
+            "brand": brand,
+            "case_id": case_id,
+            "token": t,
+            "messages": [_shown(e) for e in page.entries],
+            "more_before": page.more_before,
+            "last_seq": page.entries[-1].seq if page.entries else 0,
+            "closed": case.closed_at is not None,
+        },
+    )
+
+
+@router.get("/{case_id}/messages", summary="older messages, for scrolling back")
+async def older(
+    case_id: str,
+    wired: Wired,
+    t: Annotated[str, Query()] = "",
+    before: Annotated[int, Query(ge=1)] = 1,
+) -> JSONResponse:
+    _check(wired, case_id, t)
+    await _case(wired, case_id)
+    assert wired.records is not None
+    page = await asyncio.to_thread(
+        wired.records.transcript, case_id, before=before, limit=PAGE, newest=True
+    )
+    return JSONResponse(
+        {
+            "messages": [_shown(e).model_dump() for e in page.entries],
+            "more_before": page.more_before,
+        }
+    )
+
+
+@router.get("/{case_id}/events", summary="new messages as Server-Sent Events")
+async def events(
+    request: Request,
+    case_id: str,
+    wired: Wired,
+    t: Annotated[str, Query()] = "",
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> StreamingResponse:
+    _check(wired, case_id, t)
+    await _case(wired, case_id)
+    resume = request.headers.get("last-event-id", "")
+    start = int(resume) if resume.isdigit() else after
+    return StreamingResponse(
+        _stream(request, wired, case_id, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _stream(
+    request: Request, wired: Services, case_id: str, after: int
+) -> AsyncIterator[str]:
+    assert wired.records is not None
+    loop = asyncio.get_running_loop()
+    quiet_since = loop.time()
+    yield "retry: 2000\n\n"
+    while not await request.is_disconnected():
+        page = await asyncio.to_thread(wired.records.transcript, case_id, after=after, limit=PAGE)
+        for entry in page.entries:
+            after = entry.seq
+            data = json.dumps(_shown(entry).model_dump())
+            yield f"id: {entry.seq}\nevent: message\ndata: {data}\n\n"
+        if page.entries:
+            quiet_since = loop.time()
+        elif loop.time() - quiet_since > KEEPALIVE_SECONDS:
+            quiet_since = loop.time()
+            yield ": keep-alive\n\n"
+        if not page.more_after:
+            await asyncio.sleep(POLL_SECONDS)
+
+
+class Written(BaseModel):
+    text: str = Field(min_length=1, max_length=4_000)
+    client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+
+
+@router.post("/{case_id}/messages", summary="the customer writes in the chat")
+async def write(
+    case_id: str,
+    wired: Wired,
+    text: Annotated[str, Form()] = "",
+    client_id: Annotated[str, Form()] = "",
+    t: Annotated[str, Query()] = "",
+) -> JSONResponse:
+    _check(wired, case_id, t)
+    case = await _case(wired, case_id)
+    try:
+        written = Written(text=text.strip(), client_id=client_id)
+    except ValueError:
+        return JSONResponse({"error": "write a message (at most 4,000 characters)"}, 400)
+    customer = case.customer_id or f"chat-{case_id}"
+    message = InboundMessage(
+        channel=Channel.CHAT, text=written.text, provider_message_id=f"chat-{written.client_id}"
+    )
+    opening = CaseInput(  # only used if the case has closed: the chat then opens a new one
+        case_id=new_case_id(case.tenant, Channel.CHAT),
+        tenant=case.tenant,
+        customer=Customer(id=customer),
+        channel=Channel.CHAT,
+        message=written.text,
+        message_id=message.provider_message_id,
+    )
+    await wired.relay.submit(
+        MessageJob(
+            tenant=case.tenant,
+            channel=Channel.CHAT,
+            address=customer,
+            case=opening,
+            message=message,
+            reply_to=case_id,
+        )
+    )
+    log.info("chat message accepted", case_id=case_id)
+    return JSONResponse({"status": "accepted", "id": message.provider_message_id}, 202)
+
+
+def refused_page(request: Request, refused: ChatRefused) -> Response:
+    """A bad link or a missing case: the page says what to do (JSON for the page's script)."""
+    if request.url.path.endswith(("/messages", "/events")):
+        return JSONResponse({"error": refused.message}, refused.status)
+    return templates.TemplateResponse(
+        request, "chat_refused.html", {"message": refused.message}, status_code=refused.status
+    )
