@@ -20,6 +20,7 @@ from domain.commands import (
     AgentMessage,
     Assign,
     AwaitCustomer,
+    ChatJoined,
     Close,
     Command,
     CustomerMessage,
@@ -96,6 +97,10 @@ class CaseState(BaseModel):
     sms_exchanges: int = 0
     chat_offered_at: datetime | None = None
     chat_offer_reasons: list[str] = Field(default_factory=list)
+    chat_joined_at: datetime | None = None
+    chat_active: bool = False  # offered or joined, and not yet back on SMS
+    last_chat_at: datetime | None = None  # the last message written in the chat, either side
+    handoff_errors: int = 0  # offered chats the customer never opened
     # Set by the workflow for each run (a versioning gate, never carried): offers chat.
     chat_handoff_on: bool = Field(default=False, exclude=True)
     deferred: list[delivery.Deferred] = Field(default_factory=list)
@@ -279,6 +284,8 @@ class CaseState(BaseModel):
                 return delivery.report(self, command, now) if not self.closed else []
             case SmsConsent():
                 return delivery.consent(self, command, now)
+            case ChatJoined():
+                return conversation.chat_joined(self, now)
         raise Rejected(f"unsupported command {type(command).__name__}")
 
     def reject(self, name: str, error: str, now: datetime, actor: str | None = None) -> None:
@@ -317,7 +324,14 @@ class CaseState(BaseModel):
         if self.closed:
             return None
         due = [
-            d for d in (clocks.next_due(self), self.closes_at, delivery.due(self)) if d is not None
+            d
+            for d in (
+                clocks.next_due(self),
+                self.closes_at,
+                delivery.due(self),
+                conversation.chat_due(self),
+            )
+            if d is not None
         ]
         if self.ack is not None:
             due.append(self.ack.due)
@@ -331,6 +345,7 @@ class CaseState(BaseModel):
         if self.ack is not None and now >= self.ack.due:
             effects += escalation.ack_timed_out(self, now)
         effects += delivery.release(self, now)
+        effects += conversation.chat_tick(self, now)
         closes_at = self.closes_at
         if closes_at is not None and now >= closes_at:
             effects += self._close(SYSTEM, now, reason="auto-closed after resolution")

@@ -152,6 +152,10 @@ class SmsConsent(Strict):
     keyword: str = Field(min_length=1, max_length=32)
 
 
+class ChatJoined(Strict):
+    """The customer opened the chat page from the link they were texted."""
+
+
 Command = (
     CustomerMessage
     | AgentMessage
@@ -166,6 +170,7 @@ Command = (
     | Close
     | DeliveryReport
     | SmsConsent
+    | ChatJoined
 )
 
 
@@ -274,6 +279,13 @@ _SPECS = [
         SmsConsent,
         "The customer opted out of texts (STOP) or back in (START); the ingress sends this.",
         {"opted_out": True, "keyword": "STOP"},
+    ),
+    CommandSpec(
+        "chat_joined",
+        ChatJoined,
+        "The customer opened the web chat from their link; the ingress sends this.",
+        {},
+        empty_payload_ok=True,
     ),
 ]
 

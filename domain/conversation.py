@@ -72,6 +72,9 @@ def customer_wrote(
         )
     if msg.channel is Channel.SMS:
         out += _maybe_offer_chat(case, msg, now)
+    elif msg.channel is Channel.CHAT and case.chat_handoff_on:
+        out += chat_joined(case, now)
+        case.last_chat_at = now
     return out
 
 
@@ -92,6 +95,7 @@ def _maybe_offer_chat(case: "CaseState", msg: CustomerMessage, now: datetime) ->
     if not reasons:
         return []
     case.chat_offered_at = now
+    case.chat_active = True
     case.chat_offer_reasons = [r.trigger.value for r in reasons]
     case.log(
         now,
@@ -125,6 +129,8 @@ def agent_wrote(case: "CaseState", msg: AgentMessage, now: datetime) -> list[Eff
     )
     if channel is Channel.SMS:
         case.sms_exchanges += 1
+    elif channel is Channel.CHAT and case.chat_active:
+        case.last_chat_at = now
     clocks.met_by_reply(case, msg.agent, now)
     if case.first_response_at is None:
         case.first_response_at = now
@@ -148,3 +154,64 @@ def _callback_requested(case: "CaseState", now: datetime) -> list[Effect]:
         ),
         effects.reply(case, Channel.SMS, effects.text(case, "callback_ack"), options=False),
     ]
+
+
+# ----- the chat after it was offered: joined, or back to SMS ------------------------------------
+def chat_joined(case: "CaseState", now: datetime) -> list[Effect]:
+    """The customer opened the chat (or wrote in it): the case is on chat from now on."""
+    if case.chat_joined_at is not None and case.chat_active:
+        return []  # another page load, another tab: nothing new
+    case.chat_joined_at = now
+    case.chat_active = True
+    case.last_chat_at = now
+    if case.channel is not Channel.CHAT:
+        case.log(
+            now,
+            "channel_changed",
+            "customer",
+            detail={"from": case.channel.value, "to": Channel.CHAT.value},
+        )
+        case.channel = Channel.CHAT
+    case.log(now, "chat_joined", "customer", reason="the customer opened the chat")
+    return []
+
+
+def chat_due(case: "CaseState") -> datetime | None:
+    """When the chat gives up waiting: for the customer to open it, or after it went quiet."""
+    if not case.chat_active or case.chat_offered_at is None:
+        return None
+    config = case.policy.config.chat_handoff
+    if case.chat_joined_at is None:
+        return case.chat_offered_at + config.join_within
+    return (case.last_chat_at or case.chat_joined_at) + config.quiet_after
+
+
+def chat_tick(case: "CaseState", now: datetime) -> list[Effect]:
+    due = chat_due(case)
+    if due is None or now < due:
+        return []
+    config = case.policy.config.chat_handoff
+    case.chat_active = False
+    if case.chat_joined_at is None:
+        case.handoff_errors += 1
+        case.log(
+            now,
+            "chat_fallback",
+            SYSTEM,
+            reason=f"the customer did not open the chat within {config.join_within}",
+            detail={"handoff_error": True},
+        )
+        template = "chat_not_joined"
+    else:
+        case.log(
+            now,
+            "chat_fallback",
+            SYSTEM,
+            reason=f"nothing written in the chat for {config.quiet_after}",
+            detail={"handoff_error": False},
+        )
+        template = "chat_quiet"
+    if case.channel is not Channel.SMS:
+        case.log(now, "channel_changed", SYSTEM, detail={"from": case.channel.value, "to": "sms"})
+        case.channel = Channel.SMS
+    return [effects.reply(case, Channel.SMS, effects.text(case, template), options=False)]

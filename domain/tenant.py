@@ -225,6 +225,8 @@ DEFAULT_TEMPLATES = {
     "chat_offer": (
         "Let's continue in a chat, where we can see everything you sent: {chat_link} - {brand}"
     ),
+    "chat_not_joined": "No problem, we will keep helping you here by text. - {brand}",
+    "chat_quiet": "We have not heard from you in the chat, so we will continue here by text. - {brand}",
 }
 # The longest chat link a worst-case check assumes: public URL, case id and signed token.
 WORST_CHAT_LINK = "https://support.example.com/chat/" + "x" * 60 + "?t=" + "x" * 110
@@ -237,6 +239,8 @@ CUSTOMER_TEMPLATES = (
     "callback_ack",
     "channel_fallback",
     "chat_offer",
+    "chat_not_joined",
+    "chat_quiet",
 )
 
 
@@ -285,6 +289,14 @@ class ChatHandoffConfig(Config):
     )
     slow_progress: Duration = Field(
         default=timedelta(hours=2), description="a case open this long over SMS: offer chat"
+    )
+    join_within: Duration = Field(
+        default=timedelta(minutes=15),
+        description="the customer has not opened the chat by then: back to SMS (handoff error)",
+    )
+    quiet_after: Duration = Field(
+        default=timedelta(minutes=30),
+        description="nothing written in the chat for this long: back to SMS",
     )
 
 

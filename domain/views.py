@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from domain import conversation
 from domain.durations import format_duration
 from domain.escalation import AckWait
 from domain.models import CaseStatus, Channel, EscalationRecord, Level, Priority
@@ -28,6 +29,17 @@ class ClockView(BaseModel):
     warned: bool
     breached: bool
     met: bool | None
+
+
+class ChatView(BaseModel):
+    """The SMS-to-chat handoff, once the chat was offered."""
+
+    offered_at: datetime
+    reasons: list[str]
+    joined_at: datetime | None
+    active: bool
+    gives_up_at: datetime | None = None  # back to SMS then, unless the customer joins/writes
+    handoff_errors: int = 0
 
 
 class CaseView(BaseModel):
@@ -56,6 +68,7 @@ class CaseView(BaseModel):
     events: int = 0
     last_messages: list[TranscriptEntry] = []
     last_rejection: str | None
+    chat: ChatView | None = None
 
 
 LAST_MESSAGES = 5
@@ -98,6 +111,16 @@ def view(case: "CaseState") -> CaseView:
         messages=case.record.held,
         events=case.record.events,
         last_messages=case.record.recent_messages[-LAST_MESSAGES:],
+        chat=None
+        if case.chat_offered_at is None
+        else ChatView(
+            offered_at=case.chat_offered_at,
+            reasons=case.chat_offer_reasons,
+            joined_at=case.chat_joined_at,
+            active=case.chat_active,
+            gives_up_at=conversation.chat_due(case),
+            handoff_errors=case.handoff_errors,
+        ),
         last_rejection=case.last_rejection,
     )
 

@@ -28,7 +28,7 @@ from domain.commands import InboundMessage
 from domain.models import CaseInput, Channel, Customer
 from domain.record import CaseSnapshot, TranscriptEntry
 from ingress.chat_links import LinkProblem, LinkRefused
-from ingress.relay import MessageJob, new_case_id
+from ingress.relay import MessageJob, SignalJob, new_case_id
 from ingress.wiring import Services, Wired
 
 log = structlog.get_logger(__name__)
@@ -107,6 +107,8 @@ async def chat_page(
     _check(wired, case_id, t)
     case = await _case(wired, case_id)
     assert wired.records is not None
+    if case.closed_at is None:  # the case moves to chat (and stops waiting for the customer)
+        await wired.relay.submit(SignalJob(case_id=case_id, name="chat_joined", payload={}))
     page = await asyncio.to_thread(wired.records.transcript, case_id, limit=PAGE, newest=True)
     tenant = wired.tenants.tenants.get(case.tenant)
     brand = tenant.name if tenant is not None else "Support"

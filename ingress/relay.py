@@ -40,7 +40,7 @@ import structlog
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
 from domain.channels import address_key
-from domain.commands import DeliveryReport, InboundMessage, SmsConsent
+from domain.commands import ChatJoined, DeliveryReport, InboundMessage, SmsConsent
 from domain.models import CaseInput, Channel
 from ingress.cases import CaseClosed, Cases, TemporalUnavailable
 from ingress.spool import Spool, SpoolEntry, SpoolUnavailable
@@ -49,9 +49,10 @@ from records.store import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
-SIGNALS: dict[str, type[SmsConsent] | type[DeliveryReport]] = {
+SIGNALS: dict[str, type[SmsConsent] | type[DeliveryReport] | type[ChatJoined]] = {
     "sms_consent": SmsConsent,
     "delivery_report": DeliveryReport,
+    "chat_joined": ChatJoined,
 }
 T = TypeVar("T")
 READ_PAGE = 500  # spool entries read at once
@@ -107,7 +108,7 @@ class SignalJob(BaseModel):
     kind: Literal["signal"] = "signal"
     case_id: str | None = None
     conversation: Conversation | None = None
-    name: Literal["sms_consent", "delivery_report"]
+    name: Literal["sms_consent", "delivery_report", "chat_joined"]
     payload: dict[str, Any]
 
     @model_validator(mode="after")

@@ -139,6 +139,20 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """One transaction that only reads, all of its reads seeing the same moment (a page and
+    its total agree while the journal writes). pysqlite would run each SELECT on its own;
+    PostgreSQL's default READ COMMITTED takes a snapshot per statement."""
+    with unavailable_as_retryable(), engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN")
+            yield conn
+
+
 class CaseStore:
     def __init__(self, url: str, busy_timeout: float = 30.0) -> None:
         self.url = url
@@ -267,7 +281,7 @@ class CaseStore:
             message_bodies,
             and_(message_bodies.c.case_id == t.c.case_id, message_bodies.c.ref == t.c.body_ref),
         )
-        with unavailable_as_retryable(), self.engine.connect() as conn:
+        with read_snapshot(self.engine) as conn:
             page = _page(conn, t, query, case_id, after, before, since, limit, newest)
         return TranscriptPage(
             case_id=case_id,
@@ -289,7 +303,7 @@ class CaseStore:
     ) -> TimelinePage:
         """A page of the audit timeline in seq order; `newest` takes the last ones."""
         t = case_events
-        with unavailable_as_retryable(), self.engine.connect() as conn:
+        with read_snapshot(self.engine) as conn:
             page = _page(conn, t, select(t), case_id, after, before, since, limit, newest)
         return TimelinePage(
             case_id=case_id,

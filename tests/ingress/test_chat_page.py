@@ -100,6 +100,8 @@ async def test_the_page_opens_with_the_sms_story(chat_app: ChatApp):
     assert html.index("My router keeps dropping") < html.index("Can you restart it?")
     assert "&lt;b&gt;twice&lt;/b&gt;" in html and "<b>twice" not in html  # escaped
     assert "Show earlier messages" not in html
+    # Opening the page tells the case the customer joined (through the spool, like a text).
+    assert chat_app.cases.signals == [(CASE, "chat_joined", {})]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
@@ -301,3 +302,27 @@ def test_a_dropped_postgresql_connection_is_unavailable_then_recovers(postgres_s
         assert store.transcript("c-1").total == 2
     finally:
         store.close()
+
+
+def test_a_page_and_its_total_are_read_at_one_moment(store: CaseStore):
+    """The journal writes while a page is read: the page's total never counts a message
+    that its rows do not show."""
+    store.write(batch([message(1), message(2)], case_id="c-snap"))
+    writer = CaseStore(store.url)
+    wrote = []
+
+    def write_between(conn, cursor, statement, *_args) -> None:  # before the count query
+        if "count(" in statement.lower() and not wrote:
+            wrote.append(
+                writer.write(batch([message(1), message(2), message(3)], case_id="c-snap"))
+            )
+
+    sa_event.listen(store.engine, "before_cursor_execute", write_between)
+    try:
+        page = store.transcript("c-snap", limit=10)
+    finally:
+        sa_event.remove(store.engine, "before_cursor_execute", write_between)
+        writer.close()
+    assert wrote and wrote[0].messages_written == 1  # the write did land meanwhile
+    assert [m.seq for m in page.entries] == [1, 2] and page.total == 2
+    assert store.transcript("c-snap").total == 3

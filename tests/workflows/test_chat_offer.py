@@ -1,5 +1,7 @@
 """A texting customer is offered the web chat once, when a tenant trigger holds, with why."""
 
+from datetime import timedelta
+
 from temporalio.testing import WorkflowEnvironment
 
 from domain.models import Channel
@@ -19,7 +21,7 @@ def offers(recorder: Recorder) -> list:
 
 
 def text(body: str, i: int, **extra: object) -> dict[str, object]:
-    return {"channel": "sms", "text": body, "provider_message_id": f"SM{i}", **extra}
+    return {"channel": "sms", "text": body, "provider_message_id": f"SM{i}"} | extra
 
 
 async def test_asking_for_a_chat_offers_it_once_with_a_link_and_the_reason(
@@ -65,3 +67,53 @@ async def test_a_first_text_with_pictures_and_a_long_conversation_each_trigger_i
         pictures.id.removeprefix("case-"),
         long.id.removeprefix("case-"),
     }
+
+
+async def offered(time_env: WorkflowEnvironment, recorder: Recorder, tq: str):
+    handle = await open_case(time_env.client, tq, case_input())
+    await handle.signal("customer_message", text("can we chat instead?", 1))
+    await recorder.delivered(lambda r: len(offers(r)) == 1)
+    return handle
+
+
+async def test_a_chat_never_opened_goes_back_to_sms_as_a_handoff_error(
+    time_env: WorkflowEnvironment, tenants
+):
+    recorder = Recorder(tenants)
+    async with case_worker(time_env.client, recorder) as tq:
+        handle = await offered(time_env, recorder, tq)
+        waiting = await state(handle)
+        assert waiting.chat is not None and waiting.chat.active and waiting.chat.gives_up_at
+        assert waiting.chat.gives_up_at - waiting.chat.offered_at == timedelta(minutes=15)
+        await time_env.sleep(timedelta(minutes=16))
+        view = await eventually(lambda: state(handle), lambda s: not s.chat.active)
+        await recorder.delivered(lambda r: any("keep helping" in m.text for m in r.replies))
+        events = await timeline(handle)
+    assert view.chat.handoff_errors == 1 and view.channel is Channel.SMS
+    [fallback] = [e for e in events if e.type == "chat_fallback"]
+    assert fallback.detail == {"handoff_error": True} and "did not open" in fallback.reason
+    [back] = [m for m in recorder.replies if "keep helping" in m.text]
+    assert back.channel is Channel.SMS and back.to == "+12025550123"
+
+
+async def test_a_joined_chat_that_goes_quiet_returns_to_sms_without_an_error(
+    time_env: WorkflowEnvironment, tenants
+):
+    recorder = Recorder(tenants)
+    async with case_worker(time_env.client, recorder) as tq:
+        handle = await offered(time_env, recorder, tq)
+        for _ in range(2):  # the page opened twice (two tabs): joined once
+            await handle.signal("chat_joined", {})
+        await handle.signal("customer_message", text("here is the photo", 2, channel="chat"))
+        joined = await eventually(lambda: state(handle), lambda s: s.messages == 3)
+        assert joined.channel is Channel.CHAT and joined.chat.joined_at is not None
+        await handle.signal("agent_message", {"agent": "dana", "text": "Got it, thanks"})
+        await recorder.delivered(lambda r: any(m.channel is Channel.CHAT for m in r.replies))
+        await time_env.sleep(timedelta(minutes=31))
+        view = await eventually(lambda: state(handle), lambda s: not s.chat.active)
+        await recorder.delivered(lambda r: any("heard from you" in m.text for m in r.replies))
+        events = await timeline(handle)
+    assert view.chat.handoff_errors == 0 and view.channel is Channel.SMS
+    assert [e.type for e in events].count("chat_joined") == 1
+    [fallback] = [e for e in events if e.type == "chat_fallback"]
+    assert fallback.detail == {"handoff_error": False} and "nothing written" in fallback.reason

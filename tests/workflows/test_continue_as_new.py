@@ -8,6 +8,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.models import Level
 from domain.record import FLUSH_DELAY, WINDOW_MESSAGES, TranscriptEntry
+from domain.tenant import ChatHandoffConfig
 from domain.views import CaseView
 from tests.workflows.support import (
     FIRST_RUN,
@@ -85,8 +86,12 @@ async def test_an_inbound_text_costs_a_median_of_four_history_events(
 ):
     """A text that moves no deadline costs its signal and one workflow task: the deadline
     timer is kept, and the journal writes texts in batches (a flush every few minutes)
-    instead of running an activity per message."""
-    recorder = Recorder(tenants)
+    instead of running an activity per message. (Chat handoff off: its offer after the
+    seventh text and the offer's timeout are one-time actions, tested on their own.)"""
+    no_chat = ChatHandoffConfig(enabled=False)
+    recorder = Recorder(
+        {k: t.model_copy(update={"chat_handoff": no_chat}) for k, t in tenants.items()}
+    )
     async with case_worker(time_env.client, recorder) as tq:
         handle = await open_case(time_env.client, tq, case_input())
         await eventually(lambda: state(handle), lambda s: s.messages == 1)
