@@ -266,6 +266,29 @@ class SmsConfig(Config):
     )
 
 
+USERNAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+
+
+class AgentConfig(Config):
+    """An agent of the chat console, listed in the tenant file (never a plain password)."""
+
+    username: str = Field(pattern=USERNAME, description="lower-case letters, digits, . _ -")
+    name: str = Field(min_length=1, max_length=200)
+    password_hash: str = Field(
+        description="an argon2 hash, as `escalate agents hash` prints it (never the password)"
+    )
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2(cls, value: str) -> str:
+        if not value.startswith("$argon2"):
+            raise ValueError(
+                "must be an argon2 hash ($argon2id$...), not a password: "
+                "make one with `escalate agents hash`"
+            )
+        return value
+
+
 class ChatHandoffConfig(Config):
     """When a texting customer is offered the web chat (each threshold per tenant)."""
 
@@ -325,6 +348,17 @@ class TenantConfig(Config):
     sms: SmsConfig = SmsConfig()
     email: EmailConfig = EmailConfig()
     chat_handoff: ChatHandoffConfig = ChatHandoffConfig()
+    # Never serialised: the policy a case carries (its history, its state) has no hashes.
+    agents: list[AgentConfig] = Field(default_factory=list, exclude=True)
+
+    @field_validator("agents")
+    @classmethod
+    def _unique_agents(cls, value: list[AgentConfig]) -> list[AgentConfig]:
+        names = [a.username for a in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"agents listed twice: {twice}")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -198,3 +198,15 @@ webhook_events = Table(
     Column("received_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("provider", "event_id"),
 )
+
+# Agents of the chat console added with `escalate agents add` (tenant files may list more).
+agents = Table(
+    "agents",
+    metadata,
+    Column("tenant", String(64), nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant", "username"),
+)

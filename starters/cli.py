@@ -633,3 +633,97 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+agents_app = typer.Typer(help="Agents of the chat console, per tenant.", no_args_is_help=True)
+app.add_typer(agents_app, name="agents")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@agents_app.command("add")
+def agents_add(
+    tenant: Annotated[str, typer.Option(help="the tenant id the agent works for")],
+    username: Annotated[str, typer.Option(help="lower-case letters, digits, . _ -")],
+    name: Annotated[str, typer.Option(help="shown to colleagues in the console")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Add an agent to the record store (the password is asked for, and stored hashed)."""
+    from pydantic import ValidationError
+
+    from activities.tenants import load_directory
+    from domain.tenant import AgentConfig
+    from records import migrate
+    from records.agents import AgentExists, AgentStore, hash_password
+    from records.store import StoreUnavailable
+
+    cfg = settings()
+    try:
+        tenants = load_directory(cfg.tenants_dir)
+    except TenantConfigError as exc:
+        fail(str(exc))
+    if tenant not in tenants:
+        fail(f"unknown tenant {tenant!r}; known: {', '.join(sorted(tenants))}")
+    if any(a.username == username for a in tenants[tenant].agents):
+        fail(f"{tenant} lists {username!r} in its tenant file already")
+    try:
+        password_hash = hash_password(_password(password_stdin))
+        AgentConfig(username=username, name=name, password_hash=password_hash)
+    except (ValueError, ValidationError) as exc:
+        problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        fail(f"refused: {problem}")
+    try:
+        migrate.require_current(cfg.records_url)
+        AgentStore(url=cfg.records_url).add(tenant, username, name, password_hash)
+    except AgentExists as exc:
+        fail(str(exc))
+    except (StoreUnavailable, migrate.SchemaOutOfDate) as exc:
+        fail(f"the record store: {exc}")
+    typer.echo(f"added agent {username} ({name}) to {tenant}")
+
+
+@agents_app.command("hash")
+def agents_hash(
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Print the argon2 hash of a password, for an agent listed in a tenant file."""
+    from records.agents import hash_password
+
+    try:
+        typer.echo(hash_password(_password(password_stdin)))
+    except ValueError as exc:
+        fail(f"refused: {exc}")
+
+
+@agents_app.command("list")
+def agents_list(tenant: Annotated[str, typer.Option(help="the tenant id")]) -> None:
+    """The tenant's agents: from its tenant file and from the record store."""
+    from activities.tenants import load_directory
+    from records import migrate
+    from records.agents import AgentStore
+    from records.store import StoreUnavailable
+
+    cfg = settings()
+    try:
+        tenants = load_directory(cfg.tenants_dir)
+    except TenantConfigError as exc:
+        fail(str(exc))
+    if tenant not in tenants:
+        fail(f"unknown tenant {tenant!r}; known: {', '.join(sorted(tenants))}")
+    for agent in tenants[tenant].agents:
+        typer.echo(f"{agent.username:<20} {agent.name:<30} tenant file")
+    try:
+        migrate.require_current(cfg.records_url)
+        stored = AgentStore(url=cfg.records_url).listed(tenant)
+    except (StoreUnavailable, migrate.SchemaOutOfDate) as exc:
+        fail(f"the record store: {exc}")
+    for found in stored:
+        typer.echo(f"{found.username:<20} {found.name:<30} record store")

@@ -98,3 +98,44 @@ def test_a_settings_file_applies_and_the_environment_wins(tmp_path: Path, monkey
     monkeypatch.setenv("ESCALATE_NAMESPACE", "bpo-prod")
     settings = load_settings()
     assert settings.task_queue == "cases-eu" and settings.namespace == "bpo-prod"
+
+
+def test_agents_are_added_hashed_listed_and_refused_clearly(tmp_path: Path):
+    env = {"ESCALATE_DATA_DIR": str(tmp_path), "ESCALATE_TENANTS_DIR": str(TENANTS_DIR)}
+    assert escalate("db", "upgrade", env=env).returncode == 0
+
+    def add(username: str, password: str, tenant: str = "northwind-telecom"):
+        return subprocess.run(
+            [
+                tool("escalate"),
+                "agents",
+                "add",
+                "--tenant",
+                tenant,
+                "--username",
+                username,
+                "--name",
+                "Sam Ortiz",
+                "--password-stdin",
+            ],
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**__import__("os").environ, **env},
+            timeout=60,
+        )
+
+    added = add("sam", "a long password")
+    assert added.returncode == 0 and "added agent sam" in added.stdout
+    assert "a long password" not in added.stdout + added.stderr
+    again = add("sam", "another password")
+    assert again.returncode == 2 and "already has an agent 'sam'" in again.stderr
+    short = add("kim", "short")
+    assert short.returncode == 2 and "at least 8 characters" in short.stderr
+    nowhere = add("kim", "a long password", tenant="nope")
+    assert nowhere.returncode == 2 and "unknown tenant 'nope'" in nowhere.stderr
+    listed = escalate("agents", "list", "--tenant", "northwind-telecom", env=env)
+    assert listed.returncode == 0 and "sam" in listed.stdout and "record store" in listed.stdout
+    demo = escalate("agents", "list", "--tenant", "demo-express", env=env)
+    assert "demo" in demo.stdout and "tenant file" in demo.stdout
