@@ -16,7 +16,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
 from domain.tenant import TenantDirectory
-from ingress import chat
+from ingress import chat, console
 from ingress.bodies import WebhookError
 from ingress.cases import Cases
 from ingress.chat_links import ChatLinks
@@ -26,6 +26,7 @@ from ingress.signing import parse_password, twilio_signing_key
 from ingress.spool import Spool, SpoolUnavailable
 from ingress.twilio import router as twilio_webhooks
 from ingress.wiring import Services, Wired
+from records.agents import AgentStore
 from records.channels import ChannelStore
 from records.store import CaseStore, StoreUnavailable
 from service.settings import Settings
@@ -70,6 +71,8 @@ def create_app(
         events=_event_verifier(settings.sendgrid_event_public_key),
         links=links,
         records=records,
+        agents=AgentStore(engine=records.engine) if records is not None else None,
+        console=console.session_signer(settings) if records is not None else None,
     )
 
     @contextlib.asynccontextmanager
@@ -103,6 +106,7 @@ def create_app(
     app.include_router(sendgrid_webhooks)
     if records is not None and links is not None:
         app.include_router(chat.router)
+        app.include_router(console.router)
         app.add_exception_handler(chat.ChatRefused, chat.refused_page)  # type: ignore[arg-type]
     _errors(app)
 

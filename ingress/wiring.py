@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from itsdangerous import URLSafeTimedSerializer
 from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
@@ -12,6 +13,7 @@ from ingress.cases import Cases
 from ingress.chat_links import ChatLinks
 from ingress.relay import Relay
 from ingress.spool import Spool
+from records.agents import AgentStore
 from records.channels import ChannelStore
 from records.store import CaseStore
 from service.settings import Settings
@@ -30,6 +32,8 @@ class Services:
     events: EventWebhook | None  # None: no verification key configured, events refused
     links: ChatLinks | None = None  # with records: the web chat is served
     records: CaseStore | None = None
+    agents: AgentStore | None = None  # with records and console: the agent console is served
+    console: URLSafeTimedSerializer | None = None
 
 
 def _services(request: Request) -> Services:

@@ -318,6 +318,25 @@ class CaseStore:
             more_after=page.more_after,
         )
 
+    def open_on_channel(self, tenant: str, channel: str, limit: int = 100) -> list[CaseSnapshot]:
+        """The tenant's cases that are not closed and are on `channel` now, latest first."""
+        query = (
+            select(cases)
+            .where(
+                cases.c.tenant == tenant, cases.c.channel == channel, cases.c.closed_at.is_(None)
+            )
+            .order_by(cases.c.updated_at.desc())
+            .limit(limit)
+        )
+        with unavailable_as_retryable(), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            CaseSnapshot.model_validate(
+                {k: v for k, v in row._mapping.items() if k in CaseSnapshot.model_fields}
+            )
+            for row in rows
+        ]
+
     def summary(self, case_id: str) -> CaseSnapshot | None:
         with unavailable_as_retryable(), self.engine.connect() as conn:
             row = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()
