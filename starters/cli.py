@@ -17,7 +17,7 @@ from domain.commands import COMMANDS
 from domain.models import CaseInput
 from domain.problems import problems
 from domain.record import TimelineEvent, TranscriptEntry
-from domain.tenant import TenantConfigError
+from domain.tenant import TenantConfig, TenantConfigError
 from domain.views import CaseView
 from records.store import StoreUnavailable
 from service import logs
@@ -453,6 +453,23 @@ def worker() -> None:
         raise
 
 
+def load_tenants(cfg: Settings) -> dict[str, TenantConfig]:
+    """The tenant files, or a clear refusal naming the file and the problem."""
+    from activities.tenants import load_directory
+
+    try:
+        return load_directory(cfg.tenants_dir)
+    except TenantConfigError as exc:
+        fail(str(exc))
+
+
+def known_tenant(cfg: Settings, tenant: str) -> TenantConfig:
+    found = load_tenants(cfg)
+    if tenant not in found:
+        fail(f"unknown tenant {tenant!r}; known: {', '.join(sorted(found))}")
+    return found[tenant]
+
+
 @app.command()
 def tenants(
     as_json: Annotated[
@@ -460,13 +477,7 @@ def tenants(
     ] = False,
 ) -> None:
     """Validate the tenant configuration files and list them."""
-    from activities.tenants import load_directory
-
-    cfg = settings()
-    try:
-        found = load_directory(cfg.tenants_dir)
-    except TenantConfigError as exc:
-        fail(str(exc))
+    found = load_tenants(settings())
     if as_json:
         emit(
             [
@@ -657,20 +668,13 @@ def agents_add(
     """Add an agent to the record store (the password is asked for, and stored hashed)."""
     from pydantic import ValidationError
 
-    from activities.tenants import load_directory
     from domain.tenant import AgentConfig
     from records import migrate
     from records.agents import AgentExists, AgentStore, hash_password
     from records.store import StoreUnavailable
 
     cfg = settings()
-    try:
-        tenants = load_directory(cfg.tenants_dir)
-    except TenantConfigError as exc:
-        fail(str(exc))
-    if tenant not in tenants:
-        fail(f"unknown tenant {tenant!r}; known: {', '.join(sorted(tenants))}")
-    if any(a.username == username for a in tenants[tenant].agents):
+    if any(a.username == username for a in known_tenant(cfg, tenant).agents):
         fail(f"{tenant} lists {username!r} in its tenant file already")
     try:
         password_hash = hash_password(_password(password_stdin))
@@ -706,19 +710,12 @@ def agents_hash(
 @agents_app.command("list")
 def agents_list(tenant: Annotated[str, typer.Option(help="the tenant id")]) -> None:
     """The tenant's agents: from its tenant file and from the record store."""
-    from activities.tenants import load_directory
     from records import migrate
     from records.agents import AgentStore
     from records.store import StoreUnavailable
 
     cfg = settings()
-    try:
-        tenants = load_directory(cfg.tenants_dir)
-    except TenantConfigError as exc:
-        fail(str(exc))
-    if tenant not in tenants:
-        fail(f"unknown tenant {tenant!r}; known: {', '.join(sorted(tenants))}")
-    for agent in tenants[tenant].agents:
+    for agent in known_tenant(cfg, tenant).agents:
         typer.echo(f"{agent.username:<20} {agent.name:<30} tenant file")
     try:
         migrate.require_current(cfg.records_url)

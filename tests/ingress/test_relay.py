@@ -133,24 +133,8 @@ async def test_more_waiting_than_the_window_is_delivered_in_order_from_the_spool
 
     cases = Watched()
     relay = Relay(cases, store, spool, window=3, parallel=2)
-    customer = Customer(id="c-1", phone=CUSTOMER)
     for i in range(25):  # one conversation: 25 texts, at most 3 of them in memory at a time
-        case = CaseInput(
-            case_id="northwind-telecom-sms-000000000001",
-            tenant="northwind-telecom",
-            customer=customer,
-            channel=Channel.SMS,
-            message="opening",
-        )
-        message = InboundMessage(channel=Channel.SMS, text=f"t{i}", provider_message_id=f"SM{i}")
-        job = MessageJob(
-            tenant="northwind-telecom",
-            channel=Channel.SMS,
-            address=CUSTOMER,
-            case=case,
-            message=message,
-        )
-        spool.put(job.kind, job.model_dump(mode="json"))
+        put_text(spool, i)
     runner = asyncio.create_task(relay.run())
     try:
         await relay.settle(timeout=10)
@@ -235,7 +219,7 @@ def put_text(spool: Spool, i: int) -> None:
         channel=Channel.SMS,
         message="opening",
     )
-    message = InboundMessage(channel=Channel.SMS, text=f"t{i}", provider_message_id=f"SMx{i}")
+    message = InboundMessage(channel=Channel.SMS, text=f"t{i}", provider_message_id=f"SM{i}")
     job = MessageJob(
         tenant="northwind-telecom",
         channel=Channel.SMS,
