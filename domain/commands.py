@@ -73,6 +73,11 @@ class AgentMessage(Strict):
     agent: Actor
     text: Text
     channel: Channel | None = None
+    message_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="the sender's id for this reply (the console sends one): a resend is ignored",
+    )
 
 
 class RequestEscalation(Strict):

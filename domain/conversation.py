@@ -112,6 +112,8 @@ def _maybe_offer_chat(case: "CaseState", msg: CustomerMessage, now: datetime) ->
 
 def agent_wrote(case: "CaseState", msg: AgentMessage, now: datetime) -> list[Effect]:
     """Record the reply, meet the response clocks, send it to the customer."""
+    if msg.message_id and case.record.seen(msg.message_id):
+        return []  # a double click or a resend of a reply the case already has
     channel = msg.channel or case.channel
     if channel is Channel.SMS and case.sms_opted_out and case.customer.email:
         case.log(
@@ -124,7 +126,13 @@ def agent_wrote(case: "CaseState", msg: AgentMessage, now: datetime) -> list[Eff
         channel = Channel.EMAIL
     case.record.add_message(
         TranscriptEntry(
-            seq=0, at=now, author=Author.AGENT, who=msg.agent, channel=channel, text=msg.text
+            seq=0,
+            at=now,
+            author=Author.AGENT,
+            who=msg.agent,
+            channel=channel,
+            text=msg.text,
+            provider_message_id=msg.message_id,
         )
     )
     if channel is Channel.SMS:

@@ -116,6 +116,10 @@ class CaseSnapshot(BaseModel):
     events: int
     escalations: int
     updated_at: datetime
+    chat_state: str | None = Field(
+        default=None,
+        description="waiting, joined, quiet or not_joined once the web chat was offered",
+    )
 
 
 class JournalBatch(BaseModel):

@@ -146,7 +146,17 @@ def snapshot(case: "CaseState", now: datetime) -> CaseSnapshot:
         events=case.record.events,
         escalations=case.escalation_count,
         updated_at=now,
+        chat_state=chat_state(case),
     )
+
+
+def chat_state(case: "CaseState") -> str | None:
+    """Where the case stands with the web chat: None until it was offered."""
+    if case.chat_offered_at is None:
+        return None
+    if case.chat_active:
+        return "joined" if case.chat_joined_at is not None else "waiting"
+    return "quiet" if case.chat_joined_at is not None else "not_joined"
 
 
 def summary(case: "CaseState") -> str:

@@ -7,11 +7,13 @@ fake of `Cases`; `ingress.server` builds the real ones from the settings.
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
@@ -107,7 +109,13 @@ def create_app(
     if records is not None and links is not None:
         app.include_router(chat.router)
         app.include_router(console.router)
+        app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), "static")
         app.add_exception_handler(chat.ChatRefused, chat.refused_page)  # type: ignore[arg-type]
+        app.add_exception_handler(console.SignedOut, console.signed_out)  # type: ignore[arg-type]
+        app.add_exception_handler(
+            console.ConsoleRefused,
+            console.console_refused,  # type: ignore[arg-type]
+        )
     _errors(app)
 
     @app.get("/healthz", summary="the process is up")

@@ -1,4 +1,4 @@
-"""What the ingress needs from cases (three calls), and its adapter over the client API.
+"""What the ingress needs from cases (four calls), and its adapter over the client API.
 
 The adapter turns "Temporal is not there" (it cannot connect, the call times out, the
 server answers UNAVAILABLE or DEADLINE_EXCEEDED) into `TemporalUnavailable`, which the
@@ -10,14 +10,23 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import structlog
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.commands import Command, InboundMessage
 from domain.models import CaseInput
+from domain.views import CaseView
 from service.settings import Settings
 from starters.client import CaseClient, CaseClosed
 
-__all__ = ["CaseClosed", "Cases", "TemporalCases", "TemporalUnavailable", "unavailable"]
+__all__ = [
+    "CaseClosed",
+    "Cases",
+    "Refused",
+    "TemporalCases",
+    "TemporalUnavailable",
+    "unavailable",
+]
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -30,6 +39,14 @@ class TemporalUnavailable(Exception):
     """Temporal cannot take the call now; it may later."""
 
 
+class Refused(Exception):
+    """The case refused a command (an update's validator or handler said why)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Cases(Protocol):
     async def post_customer_message(self, case: CaseInput | str, message: InboundMessage) -> bool:
         """Deliver a customer message (a CaseInput opens the case if needed); False when the
@@ -38,6 +55,11 @@ class Cases(Protocol):
 
     async def signal(self, case_id: str, name: str, payload: Command) -> None:
         """Send a signal to a running case. Raises CaseClosed, TemporalUnavailable."""
+        ...
+
+    async def act(self, case_id: str, command: Command) -> CaseView:
+        """Apply a command as an update and wait for the verdict: the case's new state.
+        Raises Refused (nothing changed), CaseClosed, TemporalUnavailable."""
         ...
 
     async def ping(self) -> None:
@@ -106,6 +128,17 @@ class TemporalCases:
         client = await self._case_client()
         try:
             await self._call(client.signal(case_id, name, payload))
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                raise CaseClosed(case_id) from exc
+            raise
+
+    async def act(self, case_id: str, command: Command) -> CaseView:
+        client = await self._case_client()
+        try:
+            return await self._call(client.act(case_id, command))
+        except WorkflowUpdateFailedError as exc:
+            raise Refused(str(getattr(exc.cause, "message", None) or exc)) from exc
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise CaseClosed(case_id) from exc

@@ -13,8 +13,6 @@ or other case's link gets a page that says so, never a stack trace.
 """
 
 import asyncio
-import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +25,7 @@ from pydantic import BaseModel, Field
 from domain.commands import InboundMessage
 from domain.models import CaseInput, Channel, Customer
 from domain.record import CaseSnapshot, TranscriptEntry
+from ingress import live
 from ingress.chat_links import LinkProblem, LinkRefused
 from ingress.relay import MessageJob, SignalJob, new_case_id
 from ingress.wiring import Services, Wired
@@ -36,9 +35,7 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/chat", tags=["chat"])
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
-PAGE = 50  # messages shown at first, and per older page
-POLL_SECONDS = 0.5  # how often an open stream reads the store for new messages
-KEEPALIVE_SECONDS = 15.0
+PAGE = live.PAGE  # messages shown at first, and per older page
 REFUSALS = {
     LinkProblem.TAMPERED: (403, "This chat link is not valid. Please use the link we texted you."),
     LinkProblem.EXPIRED: (
@@ -158,35 +155,14 @@ async def events(
 ) -> StreamingResponse:
     _check(wired, case_id, t)
     await _case(wired, case_id)
-    resume = request.headers.get("last-event-id", "")
-    start = int(resume) if resume.isdigit() else after
-    return StreamingResponse(
-        _stream(request, wired, case_id, start),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    stream = live.updates(
+        request,
+        records=wired.records,
+        case_id=case_id,
+        after=live.resume_from(request, after),
+        shown=lambda entry: _shown(entry).model_dump(),
     )
-
-
-async def _stream(
-    request: Request, wired: Services, case_id: str, after: int
-) -> AsyncIterator[str]:
-    assert wired.records is not None
-    loop = asyncio.get_running_loop()
-    quiet_since = loop.time()
-    yield "retry: 2000\n\n"
-    while not await request.is_disconnected():
-        page = await asyncio.to_thread(wired.records.transcript, case_id, after=after, limit=PAGE)
-        for entry in page.entries:
-            after = entry.seq
-            data = json.dumps(_shown(entry).model_dump())
-            yield f"id: {entry.seq}\nevent: message\ndata: {data}\n\n"
-        if page.entries:
-            quiet_since = loop.time()
-        elif loop.time() - quiet_since > KEEPALIVE_SECONDS:
-            quiet_since = loop.time()
-            yield ": keep-alive\n\n"
-        if not page.more_after:
-            await asyncio.sleep(POLL_SECONDS)
+    return live.sse(stream)
 
 
 class Written(BaseModel):

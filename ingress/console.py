@@ -5,8 +5,11 @@ deliberately slow) and sets a signed, expiring session cookie (itsdangerous; Htt
 SameSite=Strict, Secure behind https, path /console). Forms carry a CSRF token: before
 sign-in a random token in a cookie and the form (double submit), after it the one in the
 session. A wrong tenant, username or password gets the same answer. Sign-out clears the
-session. So far the console lists the tenant's open cases on chat, read from the record
-store; the case view, live updates and actions come next.
+session. An agent sees only their tenant's cases: the list of cases handed to chat and
+one case's transcript across channels, both live from the record store (Server-Sent
+Events, `ingress.live`), with a reply box and the actions the workflow offers
+(acknowledge, escalate, pause for the customer, resolve). Each goes to the case as an
+update through the client API, so the page shows the case's verdict: done, or why not.
 """
 
 import asyncio
@@ -17,11 +20,31 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from domain.commands import (
+    NAMES,
+    Acknowledge,
+    AgentMessage,
+    AwaitCustomer,
+    Command,
+    Escalate,
+    EscalationKind,
+    Resolve,
+)
+from domain.record import CaseSnapshot, TranscriptEntry
+from ingress import live
+from ingress.cases import CaseClosed, Refused, TemporalUnavailable
+from ingress.chat import Written
 from ingress.signing import twilio_signing_key
 from ingress.wiring import Services, Wired
 from records.agents import sign_in
@@ -35,6 +58,7 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SESSION = "console_session"
 LOGIN_CSRF = "console_csrf"
 SESSION_HOURS = 12
+LIST_POLL_SECONDS = 1.0
 _CONTEXT = b"escalate console-session v1"
 
 
@@ -119,18 +143,129 @@ async def login(
     return done
 
 
-@router.get("", response_class=HTMLResponse, summary="the tenant's cases in chat")
-async def cases_in_chat(request: Request, wired: Wired) -> Response:
+def _signed_in(request: Request, wired: Services) -> dict[str, str]:
     session = _session(request, wired)
     if session is None:
+        raise SignedOut()
+    return session
+
+
+class SignedOut(Exception):
+    """No valid session: pages go to the sign-in form, scripts get a 401."""
+
+
+def signed_out(request: Request, _exc: SignedOut) -> Response:
+    if request.method == "GET" and not request.url.path.endswith(("/events", "/messages")):
         return RedirectResponse("/console/login", status_code=303)
+    return JSONResponse({"error": "Signed out: sign in again."}, 401)
+
+
+def _form_token(session: dict[str, str], csrf: str) -> None:
+    if not hmac.compare_digest(session["csrf"], csrf):
+        raise ConsoleRefused(403, "The form expired: reload the page.")
+
+
+class ConsoleRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def console_refused(request: Request, refused: ConsoleRefused) -> Response:
+    if request.method == "GET" and not request.url.path.endswith(("/events", "/messages")):
+        return templates.TemplateResponse(
+            request, "chat_refused.html", {"message": refused.message}, refused.status
+        )
+    return JSONResponse({"error": refused.message}, refused.status)
+
+
+async def _own_case(wired: Services, session: dict[str, str], case_id: str) -> CaseSnapshot:
+    """The case, if it is the agent's tenant's: another tenant's case does not exist here."""
     assert wired.records is not None
-    found = await asyncio.to_thread(wired.records.open_on_channel, session["t"], "chat")
-    rows = []
-    for case in found:
-        page = await asyncio.to_thread(wired.records.transcript, case.case_id, limit=1, newest=True)
-        last = page.entries[-1] if page.entries else None
-        rows.append({"case": case, "last": last})
+    found = await asyncio.to_thread(wired.records.summary, case_id)
+    if found is None or found.tenant != session["t"]:
+        raise ConsoleRefused(404, "No such case for your team.")
+    return found
+
+
+async def _rows(wired: Services, tenant: str) -> list[dict[str, Any]]:
+    """The tenant's cases handed to chat, as the list shows them (and streams them)."""
+    assert wired.records is not None
+    records = wired.records
+
+    def read() -> list[dict[str, Any]]:
+        rows = []
+        for case in records.handed_to_chat(tenant):
+            page = records.transcript(case.case_id, limit=1, newest=True)
+            last = page.entries[-1] if page.entries else None
+            rows.append(
+                {
+                    "case_id": case.case_id,
+                    "priority": case.priority,
+                    "team": case.team,
+                    "level": case.level,
+                    "status": case.status,
+                    "chat": case.chat_state,
+                    "chat_label": CHAT_STATES.get(case.chat_state or "", case.chat_state),
+                    "breached": case.sla_breached,
+                    "last_who": _who(last) if last else "",
+                    "last_text": (_text(last)[:140] if last else ""),
+                }
+            )
+        return rows
+
+    return await asyncio.to_thread(read)
+
+
+CHAT_STATES = {
+    "waiting": "waiting for the customer",
+    "joined": "in chat",
+    "quiet": "back on SMS (chat went quiet)",
+    "not_joined": "back on SMS (chat never opened)",
+}
+
+
+def _who(entry: TranscriptEntry) -> str:
+    return {"customer": "Customer", "system": "Automatic", "bot": "Bot"}.get(
+        entry.author.value, entry.who
+    )
+
+
+def _text(entry: TranscriptEntry) -> str:
+    return "[erased]" if entry.erased else entry.text
+
+
+def _shown(entry: TranscriptEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "at": entry.at.isoformat(timespec="seconds"),
+        "mine": entry.author.value != "customer",
+        "kind": entry.author.value,
+        "who": _who(entry),
+        "channel": entry.channel.value,
+        "text": _text(entry),
+        "media_count": entry.media_count,
+    }
+
+
+def _case_panel(case: CaseSnapshot) -> dict[str, Any]:
+    return {
+        "status": case.status,
+        "priority": case.priority,
+        "level": case.level,
+        "team": case.team,
+        "assignee": case.assignee,
+        "channel": case.channel.value,
+        "breached": case.sla_breached,
+        "chat": CHAT_STATES.get(case.chat_state or "", "not offered"),
+        "closed": case.closed_at is not None,
+    }
+
+
+@router.get("", response_class=HTMLResponse, summary="the tenant's cases handed to chat")
+async def cases_in_chat(request: Request, wired: Wired) -> Response:
+    session = _signed_in(request, wired)
     tenant = wired.tenants.tenants.get(session["t"])
     return templates.TemplateResponse(
         request,
@@ -138,10 +273,168 @@ async def cases_in_chat(request: Request, wired: Wired) -> Response:
         {
             "agent": session["n"],
             "brand": tenant.name if tenant else session["t"],
-            "rows": rows,
+            "rows": await _rows(wired, session["t"]),
             "csrf": session["csrf"],
         },
     )
+
+
+@router.get("/events", summary="the list of cases in chat, live (Server-Sent Events)")
+async def cases_live(request: Request, wired: Wired) -> StreamingResponse:
+    session = _signed_in(request, wired)
+
+    async def rows() -> list[dict[str, Any]]:
+        return await _rows(wired, session["t"])
+
+    return live.sse(live.updates(request, watch={"cases": rows}, poll=LIST_POLL_SECONDS))
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse, summary="one case, live")
+async def case_view(request: Request, case_id: str, wired: Wired) -> Response:
+    session = _signed_in(request, wired)
+    case = await _own_case(wired, session, case_id)
+    assert wired.records is not None
+    page = await asyncio.to_thread(wired.records.transcript, case_id, limit=live.PAGE, newest=True)
+    tenant = wired.tenants.tenants.get(session["t"])
+    return templates.TemplateResponse(
+        request,
+        "console_case.html",
+        {
+            "agent": session["n"],
+            "brand": tenant.name if tenant else session["t"],
+            "csrf": session["csrf"],
+            "case_id": case_id,
+            "case": _case_panel(case),
+            "messages": [_shown(e) for e in page.entries],
+            "more_before": page.more_before,
+            "last_seq": page.entries[-1].seq if page.entries else 0,
+        },
+    )
+
+
+@router.get("/cases/{case_id}/messages", summary="older messages of the case")
+async def case_older(
+    request: Request, case_id: str, wired: Wired, before: Annotated[int, Query(ge=1)] = 1
+) -> JSONResponse:
+    session = _signed_in(request, wired)
+    await _own_case(wired, session, case_id)
+    assert wired.records is not None
+    page = await asyncio.to_thread(
+        wired.records.transcript, case_id, before=before, limit=live.PAGE, newest=True
+    )
+    return JSONResponse(
+        {"messages": [_shown(e) for e in page.entries], "more_before": page.more_before}
+    )
+
+
+@router.get("/cases/{case_id}/events", summary="the case's new messages and state, live")
+async def case_live(
+    request: Request, case_id: str, wired: Wired, after: Annotated[int, Query(ge=0)] = 0
+) -> StreamingResponse:
+    session = _signed_in(request, wired)
+    await _own_case(wired, session, case_id)
+    assert wired.records is not None
+    records = wired.records
+
+    async def panel() -> dict[str, Any] | None:
+        found = await asyncio.to_thread(records.summary, case_id)
+        return None if found is None else _case_panel(found)
+
+    stream = live.updates(
+        request,
+        records=records,
+        case_id=case_id,
+        after=live.resume_from(request, after),
+        shown=_shown,
+        watch={"case": panel},
+    )
+    return live.sse(stream)
+
+
+ACTIONS = ("acknowledge", "escalate", "await_customer", "resolve")
+
+
+async def _act(wired: Services, case_id: str, command: Command) -> JSONResponse:
+    """Send the command as an update; the answer says what the case did, or why it refused."""
+    name = NAMES[type(command)]
+    try:
+        view = await wired.cases.act(case_id, command)
+    except Refused as refused:
+        log.info("console action refused", case_id=case_id, action=name)
+        return JSONResponse({"error": f"The case refused: {refused.reason}"}, 409)
+    except CaseClosed:
+        return JSONResponse({"error": "This case has ended."}, 410)
+    except TemporalUnavailable:
+        return JSONResponse({"error": "Cases cannot be reached right now: try again."}, 503)
+    log.info("console action", case_id=case_id, action=name)
+    return JSONResponse(
+        {
+            "status": view.status.value,
+            "level": view.level.label,
+            "message": DONE.get(name, "Done."),
+        }
+    )
+
+
+DONE = {
+    "acknowledge": "Acknowledged: the case is yours.",
+    "escalate": "Escalated.",
+    "await_customer": "Paused: the SLA clocks wait for the customer.",
+    "resolve": "Resolved.",
+    "agent_message": "Sent.",
+}
+
+
+@router.post("/cases/{case_id}/reply", summary="the agent answers the customer")
+async def reply(
+    request: Request,
+    case_id: str,
+    wired: Wired,
+    text: Annotated[str, Form()] = "",
+    client_id: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> JSONResponse:
+    session = _signed_in(request, wired)
+    _form_token(session, csrf)
+    await _own_case(wired, session, case_id)
+    try:
+        written = Written(text=text.strip(), client_id=client_id)
+    except ValueError:
+        return JSONResponse({"error": "Write a reply (at most 4,000 characters)."}, 400)
+    command = AgentMessage(
+        agent=session["u"], text=written.text, message_id=f"console-{written.client_id}"
+    )
+    return await _act(wired, case_id, command)
+
+
+@router.post("/cases/{case_id}/actions/{action}", summary="acknowledge, escalate, pause, resolve")
+async def act(
+    request: Request,
+    case_id: str,
+    action: str,
+    wired: Wired,
+    reason: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> JSONResponse:
+    session = _signed_in(request, wired)
+    _form_token(session, csrf)
+    await _own_case(wired, session, case_id)
+    agent, reason = session["u"], reason.strip()
+    command: Command
+    match action:
+        case "acknowledge":
+            command = Acknowledge(actor=agent)
+        case "await_customer":
+            command = AwaitCustomer(actor=agent)
+        case "escalate" | "resolve" if not reason or len(reason) > 1000:
+            return JSONResponse({"error": "Say why, in at most 1,000 characters."}, 400)
+        case "escalate":
+            command = Escalate(actor=agent, kind=EscalationKind.HIERARCHICAL, reason=reason)
+        case "resolve":
+            command = Resolve(actor=agent, resolution=reason)
+        case _:
+            return JSONResponse({"error": f"Unknown action; one of {', '.join(ACTIONS)}."}, 404)
+    return await _act(wired, case_id, command)
 
 
 @router.post("/logout", summary="sign out")

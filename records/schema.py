@@ -74,8 +74,11 @@ cases = Table(
     # messages + events of the snapshot: an older snapshot never overwrites a newer one
     Column("journal_version", Integer, nullable=False),
     Column("erased_at", UtcDateTime),
+    # waiting | joined | quiet | not_joined once the case was offered the web chat, else NULL
+    Column("chat_state", String(16)),
     Index(None, "tenant", "customer_id"),
     Index(None, "tenant", "opened_at"),
+    Index(None, "tenant", "chat_state"),
 )
 
 case_messages = Table(

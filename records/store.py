@@ -318,33 +318,26 @@ class CaseStore:
             more_after=page.more_after,
         )
 
-    def open_on_channel(self, tenant: str, channel: str, limit: int = 100) -> list[CaseSnapshot]:
-        """The tenant's cases that are not closed and are on `channel` now, latest first."""
+    def handed_to_chat(self, tenant: str, limit: int = 100) -> list[CaseSnapshot]:
+        """The tenant's open cases that were offered the web chat, latest change first."""
         query = (
             select(cases)
             .where(
-                cases.c.tenant == tenant, cases.c.channel == channel, cases.c.closed_at.is_(None)
+                cases.c.tenant == tenant,
+                cases.c.chat_state.is_not(None),
+                cases.c.closed_at.is_(None),
             )
             .order_by(cases.c.updated_at.desc())
             .limit(limit)
         )
         with unavailable_as_retryable(), self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            CaseSnapshot.model_validate(
-                {k: v for k, v in row._mapping.items() if k in CaseSnapshot.model_fields}
-            )
-            for row in rows
-        ]
+        return [_snapshot(row) for row in rows]
 
     def summary(self, case_id: str) -> CaseSnapshot | None:
         with unavailable_as_retryable(), self.engine.connect() as conn:
             row = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()
-        if row is None:
-            return None
-        return CaseSnapshot.model_validate(
-            {k: v for k, v in row._mapping.items() if k in CaseSnapshot.model_fields}
-        )
+        return None if row is None else _snapshot(row)
 
     # ----- erasure --------------------------------------------------------------------------
     def erase_customer(self, tenant: str, customer_id: str, now: datetime) -> ErasureReport:
@@ -475,6 +468,12 @@ def _event_row(case_id: str, e: TimelineEvent) -> dict[str, Any]:
         "reason": e.reason,
         "detail": e.detail,
     }
+
+
+def _snapshot(row: Row[Any]) -> CaseSnapshot:
+    return CaseSnapshot.model_validate(
+        {k: v for k, v in row._mapping.items() if k in CaseSnapshot.model_fields}
+    )
 
 
 def _message(row: Row[Any]) -> TranscriptEntry:

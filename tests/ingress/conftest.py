@@ -5,6 +5,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from domain.commands import Command, InboundMessage
+from domain.case import CaseState, Rejected
+from domain.commands import NAMES, Command, InboundMessage
 from domain.models import CaseInput
 from domain.tenant import EmailConfig, SmsConfig, TenantConfig, TenantDirectory
+from domain.views import CaseView, view
 from ingress.app import create_app
-from ingress.cases import CaseClosed, TemporalUnavailable
+from ingress.cases import CaseClosed, Refused, TemporalUnavailable
 from ingress.spool import Spool
 from records import migrate
 from records.channels import ChannelStore
@@ -56,6 +59,9 @@ class FakeCases:
     messages: dict[str, list[InboundMessage]] = field(default_factory=lambda: defaultdict(list))
     signals: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     closed: set[str] = field(default_factory=set)
+    # cases that take updates: the real domain decides (a refusal changes nothing)
+    states: dict[str, CaseState] = field(default_factory=dict)
+    acts: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def _check(self) -> None:
         if not self.up:
@@ -79,6 +85,18 @@ class FakeCases:
         if case_id in self.closed:
             raise CaseClosed(case_id)
         self.signals.append((case_id, name, payload.model_dump(mode="json")))
+
+    async def act(self, case_id: str, command: Command) -> CaseView:
+        self._check()
+        state = self.states.get(case_id)
+        if case_id in self.closed or state is None:
+            raise CaseClosed(case_id)
+        try:
+            state.apply(command, state.opened_at + timedelta(minutes=len(self.acts) + 1))
+        except Rejected as exc:
+            raise Refused(str(exc)) from None
+        self.acts.append((case_id, NAMES[type(command)], command.model_dump(mode="json")))
+        return view(state)
 
     async def ping(self) -> None:
         self._check()

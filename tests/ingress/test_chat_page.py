@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from domain.models import Author, Channel
 from domain.record import TranscriptEntry
 from domain.tenant import TenantDirectory
-from ingress import chat
+from ingress import live
 from ingress.app import create_app
 from ingress.chat_links import ChatLinks
 from ingress.spool import Spool
@@ -64,7 +64,7 @@ async def chat_app(
     spool: Spool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[ChatApp]:
-    monkeypatch.setattr(chat, "POLL_SECONDS", 0.02)
+    monkeypatch.setattr(live, "POLL_SECONDS", 0.02)
     records = CaseStore(store_url)
     links = ChatLinks("k" * 32, "https://ingress.example.com", timedelta(hours=1))
     cases = FakeCases()

@@ -1,15 +1,23 @@
 """The agent console: signed-in agents only, their own tenant's cases, CSRF on every form."""
 
+import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from domain.models import Channel
-from domain.tenant import TenantDirectory
+from domain.case import CaseState
+from domain.models import Author, CaseInput, Channel, Customer
+from domain.record import JournalBatch, TranscriptEntry
+from domain.tenant import TenantDirectory, resolve
+from ingress import console as console_module
+from ingress import live
 from ingress.app import create_app
 from ingress.chat_links import ChatLinks
 from ingress.console import LOGIN_CSRF, SESSION
@@ -19,14 +27,48 @@ from records.channels import ChannelStore
 from records.store import CaseStore
 from service.settings import Settings
 from tests.ingress.conftest import FakeCases
-from tests.ingress.test_chat_page import entry
-from tests.records.test_store import batch
+from tests.ingress.test_chat_page import entry, served
+from tests.records.test_store import T0, batch
 
 
 @dataclass
 class Console:
     http: httpx.AsyncClient
     records: CaseStore
+    cases: FakeCases
+    app: FastAPI
+    directory: TenantDirectory
+
+    async def csrf(self, path: str = "/console") -> str:
+        page = await self.http.get(path)
+        found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert found is not None, page.text
+        return found.group(1)
+
+    def live_case(self, case_id: str, tenant: str = "northwind-telecom") -> CaseState:
+        """A case in the store (SMS story, then chat) that takes updates through the fake."""
+        policy = resolve(self.directory.tenants[tenant], range(2025, 2029))
+        state, _ = CaseState.open(
+            CaseInput(
+                case_id=case_id,
+                tenant=tenant,
+                customer=Customer(id="cust-1", phone="+12025550123"),
+                channel=Channel.SMS,
+                message="My router blinks red",
+                message_id="SM1",
+            ),
+            policy,
+            "run-origin-1",
+            T0,
+        )
+        self.cases.states[case_id] = state
+        story = [
+            entry(1, "My router blinks red"),
+            entry(2, "Try restarting it", Author.AGENT),
+            entry(3, "Still red, here is a photo", channel=Channel.CHAT),
+        ]
+        self.records.write(chat_case(case_id, tenant, "", messages=story))
+        return state
 
     async def sign_in(self, tenant: str, username: str, password: str) -> httpx.Response:
         form = await self.http.get("/console/login")
@@ -44,11 +86,12 @@ async def console(
     agents = AgentStore(engine=records.engine)
     agents.add("northwind-telecom", "sam", "Sam Ortiz", hash_password("sam password"))
     agents.add("harbour-retail", "kim", "Kim Lee", hash_password("kim password"))
+    cases = FakeCases()
     app = create_app(
         settings,
         tenants=directory,
         store=ChannelStore(engine=records.engine),
-        cases=FakeCases(),
+        cases=cases,
         spool=spool,
         records=records,
         links=ChatLinks("k" * 32, settings.public_url, timedelta(hours=1)),
@@ -59,16 +102,25 @@ async def console(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="https://ingress.example.com") as http,
     ):
-        yield Console(http, records)
+        yield Console(http, records, cases, app, directory)
     records.close()
 
 
-def chat_case(case_id: str, tenant: str, text: str, **summary: object):
-    written = batch([entry(1, text, channel=Channel.CHAT)], case_id=case_id, **summary)
+def chat_case(
+    case_id: str,
+    tenant: str,
+    text: str,
+    chat_state: str | None = "joined",
+    messages: list[TranscriptEntry] | None = None,
+    **summary: object,
+) -> JournalBatch:
+    entries = messages or [entry(1, text, channel=Channel.CHAT)]
+    written = batch(entries, case_id=case_id, **summary)
+    channel = Channel.CHAT if chat_state == "joined" else Channel.SMS
     return written.model_copy(
         update={
             "summary": written.summary.model_copy(
-                update={"tenant": tenant, "channel": Channel.CHAT}
+                update={"tenant": tenant, "channel": channel, "chat_state": chat_state}
             )
         }
     )
@@ -78,6 +130,7 @@ async def test_an_agent_signs_in_sees_only_their_tenants_chats_and_signs_out(con
     console.records.write(chat_case("nw-chat-1", "northwind-telecom", "photo attached", level=2))
     console.records.write(chat_case("hb-chat-1", "harbour-retail", "harbour's secret"))
     console.records.write(batch([entry(1, "just a text")], case_id="nw-sms-1"))  # on SMS
+    console.records.write(chat_case("nw-wait-1", "northwind-telecom", "hello?", "waiting"))
 
     assert (await console.http.get("/console")).headers["location"] == "/console/login"
     signed = await console.sign_in("northwind-telecom", "sam", "sam password")
@@ -91,7 +144,8 @@ async def test_an_agent_signs_in_sees_only_their_tenants_chats_and_signs_out(con
     assert page.status_code == 200 and "Sam Ortiz" in page.text
     assert "nw-chat-1" in page.text and "photo attached" in page.text and "L2" in page.text
     assert "hb-chat-1" not in page.text and "harbour" not in page.text
-    assert "nw-sms-1" not in page.text
+    assert "nw-sms-1" not in page.text  # never offered the chat
+    assert "nw-wait-1" in page.text and "waiting for the customer" in page.text
 
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert csrf is not None
@@ -140,3 +194,154 @@ async def test_a_tampered_session_cookie_is_signed_out(console: Console):
     tampered = value[:-2] + ("yy" if value.endswith("xx") else "xx")
     console.http.cookies.set(SESSION, tampered, domain="ingress.example.com", path="/console")
     assert (await console.http.get("/console")).headers["location"] == "/console/login"
+
+
+async def test_the_case_view_shows_the_story_across_channels_to_its_own_tenant_only(
+    console: Console,
+):
+    console.live_case("nw-case-1")
+    console.records.write(chat_case("hb-case-1", "harbour-retail", "harbour's own"))
+    assert (await console.http.get("/console/cases/nw-case-1")).status_code == 303  # signed out
+    await console.sign_in("northwind-telecom", "sam", "sam password")
+    page = await console.http.get("/console/cases/nw-case-1")
+    assert page.status_code == 200
+    text = page.text
+    assert text.index("My router blinks red") < text.index("Try restarting it")
+    assert text.index("Try restarting it") < text.index("Still red, here is a photo")
+    assert "Customer · sms" in text and "dana · sms" in text and "Customer · chat" in text
+    assert "in chat" in text  # the chat state in the side panel
+    other = await console.http.get("/console/cases/hb-case-1")
+    assert other.status_code == 404 and "harbour" not in other.text
+    assert (await console.http.get("/console/cases/hb-case-1/messages")).status_code == 404
+    assert (await console.http.get("/console/cases/nope/events")).status_code == 404
+
+
+async def test_a_reply_reaches_the_case_once_however_often_it_is_sent(console: Console):
+    state = console.live_case("nw-case-1")
+    await console.sign_in("northwind-telecom", "sam", "sam password")
+    csrf = await console.csrf("/console/cases/nw-case-1")
+    form = {"text": "A technician is on the way", "client_id": "a1b2c3d4-0001", "csrf": csrf}
+    for _ in range(2):  # a double click
+        sent = await console.http.post("/console/cases/nw-case-1/reply", data=form)
+        assert sent.status_code == 200 and sent.json()["message"] == "Sent."
+    replies = [m for m in state.record.recent_messages if m.author is Author.AGENT]
+    assert [(m.who, m.text) for m in replies] == [("sam", "A technician is on the way")]
+    assert replies[0].provider_message_id == "console-a1b2c3d4-0001"
+    forged = await console.http.post(
+        "/console/cases/nw-case-1/reply", data=form | {"csrf": "forged", "client_id": "x" * 12}
+    )
+    assert forged.status_code == 403
+    empty = await console.http.post("/console/cases/nw-case-1/reply", data=form | {"text": " "})
+    assert empty.status_code == 400
+    assert len(console.cases.acts) == 2
+
+
+async def test_each_action_is_an_update_and_a_refusal_says_why(console: Console):
+    state = console.live_case("nw-case-1")
+    await console.sign_in("northwind-telecom", "sam", "sam password")
+    csrf = await console.csrf("/console/cases/nw-case-1")
+
+    async def act(action: str, reason: str = "") -> httpx.Response:
+        data = {"csrf": csrf, "reason": reason}
+        return await console.http.post(f"/console/cases/nw-case-1/actions/{action}", data=data)
+
+    escalated = await act("escalate", "customer is a hospital")
+    assert escalated.status_code == 200 and escalated.json()["level"] == "L2"
+    assert (await act("acknowledge")).json()["message"] == "Acknowledged: the case is yours."
+    again = await act("acknowledge")
+    assert again.status_code == 409 and again.json()["error"].startswith("The case refused: ")
+    assert (await act("await_customer")).json()["status"] == "awaiting_customer"
+    assert (await act("resolve")).status_code == 400  # a resolution is needed
+    resolved = await act("resolve", "replaced the router")
+    assert resolved.json() == {
+        "status": "resolved",
+        "level": "L2",
+        "message": "Resolved.",
+    }
+    refused = await act("resolve", "again")
+    assert refused.status_code == 409 and "resolved" in refused.json()["error"]
+    assert (await act("delete")).status_code == 404
+    assert state.resolution == "replaced the router"
+    assert [name for _, name, _ in console.cases.acts] == [
+        "escalate",
+        "acknowledge",
+        "await_customer",
+        "resolve",
+    ]
+    assert all(payload.get("actor") == "sam" for _, _, payload in console.cases.acts)
+    console.cases.closed.add("nw-case-1")
+    ended = await act("acknowledge")
+    assert ended.status_code == 410 and ended.json()["error"] == "This case has ended."
+    console.cases.up = False
+    down = await act("acknowledge")
+    assert down.status_code == 503
+
+
+async def test_an_agent_of_another_tenant_cannot_act_on_a_case(console: Console):
+    console.live_case("nw-case-1")
+    await console.sign_in("harbour-retail", "kim", "kim password")
+    csrf = await console.csrf()
+    for path in ("/reply", "/actions/resolve"):
+        form = {"csrf": csrf, "text": "hi", "client_id": "a1b2c3d4-0002", "reason": "x"}
+        sent = await console.http.post(f"/console/cases/nw-case-1{path}", data=form)
+        assert sent.status_code == 404
+    assert console.cases.acts == []
+
+
+async def take(lines: AsyncIterator[str], count: int) -> list[Any]:
+    """The next `count` events' data from one stream's lines."""
+    found: list[Any] = []
+    async for line in lines:
+        if line.startswith("data: "):
+            found.append(json.loads(line.removeprefix("data: ")))
+            if len(found) == count:
+                break
+    return found
+
+
+async def test_the_list_and_the_case_follow_the_store_live(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(live, "POLL_SECONDS", 0.02)
+    monkeypatch.setattr(console_module, "LIST_POLL_SECONDS", 0.02)
+    console.records.write(chat_case("nw-wait-1", "northwind-telecom", "hello?", "waiting"))
+    await console.sign_in("northwind-telecom", "sam", "sam password")
+    session = console.http.cookies.get(SESSION)
+    headers = {"Cookie": f"{SESSION}={session}"}  # Secure cookie, plain-http test socket
+    async with served(console.app) as base, httpx.AsyncClient(base_url=base) as http:
+        async with http.stream("GET", "/console/events", headers=headers) as response:
+            lines = response.aiter_lines()
+            [first] = await asyncio.wait_for(take(lines, 1), 5)
+            assert [(r["case_id"], r["chat"]) for r in first] == [("nw-wait-1", "waiting")]
+            joined = chat_case("nw-wait-1", "northwind-telecom", "", "joined")
+            console.records.write(
+                joined.model_copy(
+                    update={
+                        "messages": [entry(2, "I'm here", channel=Channel.CHAT)],
+                        "summary": joined.summary.model_copy(update={"messages": 2}),
+                    }
+                )
+            )
+            [second] = await asyncio.wait_for(take(lines, 1), 5)
+            assert second[0]["chat"] == "joined" and second[0]["last_text"] == "I'm here"
+        url = "/console/cases/nw-wait-1/events?after=2"
+        async with http.stream("GET", url, headers=headers) as response:
+            lines = response.aiter_lines()
+            [panel] = await asyncio.wait_for(take(lines, 1), 5)
+            assert panel["chat"] == "in chat" and panel["level"] == 1
+            now = chat_case("nw-wait-1", "northwind-telecom", "", "joined")
+            console.records.write(
+                now.model_copy(
+                    update={
+                        "messages": [entry(3, "Sorted, thanks", channel=Channel.CHAT)],
+                        "summary": now.summary.model_copy(
+                            update={"messages": 3, "status": "resolved"}
+                        ),
+                    }
+                )
+            )
+            events = await asyncio.wait_for(take(lines, 2), 5)
+        assert {"seq": 3, "text": "Sorted, thanks"}.items() <= events[0].items()
+        assert events[1]["status"] == "resolved"
+        signed_out = await http.get("/console/events")
+        assert signed_out.status_code == 401
