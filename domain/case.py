@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from domain import clocks, conversation, delivery, escalation
+from domain import bot, clocks, conversation, delivery, escalation
 from domain import matrix as routing
 from domain.channels import SendResult
 from domain.commands import (
@@ -33,7 +33,7 @@ from domain.commands import (
     SetPriority,
     SmsConsent,
 )
-from domain.effects import Effect, Notify, ReplyToCustomer
+from domain.effects import AskBot, BotAnswer, Effect, Notify, ReplyToCustomer
 from domain.escalation import AckWait
 from domain.models import (
     CaseInput,
@@ -101,6 +101,10 @@ class CaseState(BaseModel):
     chat_active: bool = False  # offered or joined, and not yet back on SMS
     last_chat_at: datetime | None = None  # the last message written in the chat, either side
     handoff_errors: int = 0  # offered chats the customer never opened
+    # The tenant's FAQ bot in the chat: questions it could not answer in a row; whether a
+    # person took over (for good).
+    bot_misses: int = 0
+    bot_handed_over: bool = False
     # Set by the workflow for each run (a versioning gate, never carried): offers chat.
     chat_handoff_on: bool = Field(default=False, exclude=True)
     deferred: list[delivery.Deferred] = Field(default_factory=list)
@@ -302,6 +306,8 @@ class CaseState(BaseModel):
         """
         if fallback and isinstance(effect, ReplyToCustomer) and not self.closed:
             return delivery.fall_back(self, effect, error, now)
+        if isinstance(effect, AskBot):
+            return bot.unavailable(self, error, now)
         target = effect.kind if isinstance(effect, Notify) else effect.channel.value
         self.log(
             now,
@@ -311,6 +317,10 @@ class CaseState(BaseModel):
             detail={"effect": effect.type, "target": target, "key": effect.key},
         )
         return []
+
+    def bot_answered(self, asked: AskBot, answer: BotAnswer, now: datetime) -> list[Effect]:
+        """The FAQ's answer to a chat message (see `domain.bot`)."""
+        return bot.answered(self, asked, answer, now)
 
     def sent_outcome(
         self, effect: ReplyToCustomer, result: SendResult, now: datetime

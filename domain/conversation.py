@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from domain import clocks, effects, escalation
+from domain import bot, clocks, effects, escalation
 from domain.commands import AgentMessage, CustomerMessage
 from domain.consent import keyword as consent_keyword
 from domain.effects import Effect
@@ -75,6 +75,7 @@ def customer_wrote(
     elif msg.channel is Channel.CHAT and case.chat_handoff_on:
         out += chat_joined(case, now)
         case.last_chat_at = now
+        out += bot.customer_wrote(case, msg.text, now)
     return out
 
 
@@ -139,6 +140,7 @@ def agent_wrote(case: "CaseState", msg: AgentMessage, now: datetime) -> list[Eff
         case.sms_exchanges += 1
     elif channel is Channel.CHAT and case.chat_active:
         case.last_chat_at = now
+        bot.agent_answered(case, msg.agent, now)
     clocks.met_by_reply(case, msg.agent, now)
     if case.first_response_at is None:
         case.first_response_at = now

@@ -17,7 +17,9 @@ from domain.tenant import Contact
 if TYPE_CHECKING:
     from domain.case import CaseState
 
-NoticeKind = Literal["escalation", "ack_reminder", "sla_warning", "sla_breach", "callback"]
+NoticeKind = Literal[
+    "escalation", "ack_reminder", "sla_warning", "sla_breach", "callback", "chat_handover"
+]
 
 
 class Notify(BaseModel):
@@ -66,7 +68,26 @@ class ReplyToCustomer(BaseModel):
         return f"{self.text}\n{self.options}" if self.options else self.text
 
 
-Effect = Notify | ReplyToCustomer
+class AskBot(BaseModel):
+    """Ask the tenant's FAQ bot for an answer to what the customer wrote in the chat."""
+
+    type: Literal["bot"] = "bot"
+    key: str
+    case_id: str
+    tenant: str
+    question: str = Field(max_length=1000)
+
+
+class BotAnswer(BaseModel):
+    """The FAQ entry that answers the question, or none."""
+
+    answer: str | None = None
+    matched: str | None = Field(default=None, description="the FAQ question it matched")
+    score: float = 0.0
+    coverage: float = 0.0
+
+
+Effect = Notify | ReplyToCustomer | AskBot
 
 
 def _key(case: "CaseState") -> str:
@@ -93,6 +114,12 @@ def _fields(case: "CaseState", extra: dict[str, str]) -> dict[str, object]:
 def text(case: "CaseState", template: str, **extra: str) -> str:
     """The tenant's template `template`, filled in for this case."""
     return render(case.policy.config.template(template), _fields(case, extra))
+
+
+def ask_bot(case: "CaseState", question: str) -> AskBot:
+    return AskBot(
+        key=_key(case), case_id=case.case_id, tenant=case.tenant, question=question[:1000]
+    )
 
 
 def notify(case: "CaseState", kind: NoticeKind, template: str, **extra: str) -> Notify:

@@ -139,6 +139,7 @@ class Author(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
     SYSTEM = "system"
+    BOT = "bot"  # the tenant's first-line chat bot
 
 
 class EscalationRecord(BaseModel):

@@ -22,6 +22,7 @@ from pydantic import (
 
 from domain.calendar import BusinessCalendar, Shift
 from domain.durations import Duration
+from domain.faq import FaqEntry
 from domain.models import Channel, E164Phone, Level, LevelInput, Priority, Tier
 from domain.problems import problems
 from domain.templates import render
@@ -227,6 +228,20 @@ DEFAULT_TEMPLATES = {
     ),
     "chat_not_joined": "No problem, we will keep helping you here by text. - {brand}",
     "chat_quiet": "We have not heard from you in the chat, so we will continue here by text. - {brand}",
+    # The chat bot (in the web chat only) and the note to staff when it hands over.
+    "bot_footer": "Not what you needed? Type agent to talk to a person.",
+    "bot_unsure": (
+        "Sorry, I am not sure about that one. Could you put it another way? "
+        "Or type agent to talk to a person."
+    ),
+    "bot_handover": (
+        "I am passing you to a person at {brand}. They can see this whole conversation, "
+        "so there is no need to repeat anything."
+    ),
+    "notify_chat_handover": (
+        "Case {case_id} ({priority}): a customer in the web chat asks for a person "
+        "({level_title} / {team_title}): {reason}."
+    ),
 }
 # The longest chat link a worst-case check assumes: public URL, case id and signed token.
 WORST_CHAT_LINK = "https://support.example.com/chat/" + "x" * 60 + "?t=" + "x" * 110
@@ -323,6 +338,39 @@ class ChatHandoffConfig(Config):
     )
 
 
+class ChatBotConfig(Config):
+    """A first-line bot in the web chat, answering from the tenant's FAQ file until a person
+    is asked for (or it cannot help twice in a row)."""
+
+    enabled: bool = False
+    faq: str | None = Field(
+        default=None,
+        description="the FAQ file (Markdown, '## question' then the answer), "
+        "relative to the tenants directory",
+    )
+    handover_words: list[str] = Field(
+        default_factory=lambda: ["agent", "human", "person", "someone", "representative"],
+        description="a chat message with one of these words goes to a person",
+    )
+    min_coverage: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="share of the customer's words an FAQ entry must contain to be the answer",
+    )
+    misses_before_handover: int = Field(
+        default=2, ge=1, le=10, description="questions in a row it cannot answer, then a person"
+    )
+    # Filled by the loader from the `faq` file; never serialised into a case's policy.
+    entries: list[FaqEntry] = Field(default_factory=list, exclude=True)
+
+    @model_validator(mode="after")
+    def _has_faq(self) -> "ChatBotConfig":
+        if self.enabled and not self.faq:
+            raise ValueError('an enabled chat bot needs faq = "<file>.md"')
+        return self
+
+
 class EmailConfig(Config):
     """Where the tenant's customer email comes from and where replies go."""
 
@@ -348,6 +396,7 @@ class TenantConfig(Config):
     sms: SmsConfig = SmsConfig()
     email: EmailConfig = EmailConfig()
     chat_handoff: ChatHandoffConfig = ChatHandoffConfig()
+    chat_bot: ChatBotConfig = ChatBotConfig()
     # Never serialised: the policy a case carries (its history, its state) has no hashes.
     agents: list[AgentConfig] = Field(default_factory=list, exclude=True)
 

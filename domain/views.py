@@ -6,7 +6,7 @@ Every view is bounded: counts and recent items, never the whole story.
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain import conversation
 from domain.durations import format_duration
@@ -40,6 +40,9 @@ class ChatView(BaseModel):
     active: bool
     gives_up_at: datetime | None = None  # back to SMS then, unless the customer joins/writes
     handoff_errors: int = 0
+    bot: str | None = Field(
+        default=None, description="the tenant's FAQ bot: answering, handed_over, or None (off)"
+    )
 
 
 class CaseView(BaseModel):
@@ -120,6 +123,9 @@ def view(case: "CaseState") -> CaseView:
             active=case.chat_active,
             gives_up_at=conversation.chat_due(case),
             handoff_errors=case.handoff_errors,
+            bot=None
+            if not case.policy.config.chat_bot.enabled
+            else ("handed_over" if case.bot_handed_over else "answering"),
         ),
         last_rejection=case.last_rejection,
     )

@@ -85,7 +85,11 @@ class Shown(BaseModel):
 
 def _shown(entry: TranscriptEntry) -> Shown:
     mine = entry.author.value == "customer"
-    who = "You" if mine else ("Support" if entry.author.value == "system" else entry.who)
+    who = (
+        "You"
+        if mine
+        else {"system": "Support", "bot": "Assistant"}.get(entry.author.value, entry.who)
+    )
     return Shown(
         seq=entry.seq,
         at=entry.at.isoformat(timespec="seconds"),

@@ -94,6 +94,7 @@ def build_worker(
         workflows=[CaseWorkflow],
         activities=[
             tenant_activities.load_tenant_policy,
+            tenant_activities.answer_from_faq,
             delivery.notify_escalation,
             delivery.send_customer_message,
             journal.journal_case,

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.case import CaseState, Rejected
     from domain.channels import SendResult
     from domain.commands import COMMANDS, parse_command
-    from domain.effects import Effect, Notify, ReplyToCustomer
+    from domain.effects import AskBot, BotAnswer, Effect, Notify, ReplyToCustomer
     from domain.problems import problems
     from domain.record import CARRY_BYTES, JournalResult, TimelineWindow, TranscriptWindow
     from domain.tenant import TenantPolicy
@@ -45,6 +45,8 @@ DELIVERY_RETRY = RetryPolicy(
     maximum_attempts=12,
     non_retryable_error_types=["InvalidRecipient", "PermanentDeliveryError"],
 )
+# The FAQ bot answers a person typing in a chat: a few quick tries, then a person takes over.
+BOT_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_attempts=3)
 # The journal retries a store outage for this long per attempt, then pauses briefly (so the
 # case can continue as new meanwhile) and tries again: it never gives up.
 JOURNAL_RETRY = RetryPolicy(
@@ -112,6 +114,15 @@ def _reason(err: ActivityError) -> str:
 
 
 async def _deliver(effect: Effect) -> Any:
+    if isinstance(effect, AskBot):
+        return await workflow.execute_activity(
+            "answer_from_faq",
+            effect,
+            result_type=BotAnswer,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=BOT_RETRY,
+            summary="bot: FAQ answer",
+        )
     if isinstance(effect, Notify):
         activity, result_type = "notify_escalation", None
     else:
@@ -413,6 +424,10 @@ class CaseWorkflow:
         self._woken = True
 
     def _delivery_result(self, effect: Effect, result: Any) -> None:
+        if self._state is not None and isinstance(effect, AskBot):
+            self._queue(*self._state.bot_answered(effect, result, workflow.now()))
+            self._woken = True
+            return
         if self._state is None or not isinstance(result, SendResult):
             return
         assert isinstance(effect, ReplyToCustomer)

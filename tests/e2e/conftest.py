@@ -49,9 +49,10 @@ class DevSystem:
 
     def write_tenants(self) -> None:
         """The sample tenants, plus `e2e-quick`: demo-express with an 8 s P2 first response, so a
-        test watches a real timer fire without idling through the demo's 45 s."""
+        test watches a real timer fire without idling through the demo's 45 s; and `e2e-chat`
+        (below)."""
         self.tenants_dir.mkdir(exist_ok=True)
-        for source in (ROOT / "config" / "tenants").glob("*.toml"):
+        for source in (ROOT / "config" / "tenants").glob("*.*"):  # tenants and FAQ files
             (self.tenants_dir / source.name).write_text(source.read_text())
         demo = (ROOT / "config" / "tenants" / "demo-express.toml").read_text()
         quick = demo
@@ -65,6 +66,19 @@ class DevSystem:
             assert old in quick, old
             quick = quick.replace(old, new)
         (self.tenants_dir / "e2e-quick.toml").write_text(quick)
+        # `e2e-chat`: demo-express whose offered chat goes back to SMS 6 s after the offer when
+        # the customer does not open it, so a test sees the fallback without waiting 15 min.
+        chat = demo
+        for old, new in [
+            ('id = "demo-express"', 'id = "e2e-chat"'),
+            ('name = "Express Parcels (demo)"', 'name = "Chat handoff (tests)"'),
+            ('numbers = ["+13125550100"]', 'numbers = ["+13125550198"]'),
+            ("express-parcels.example", "chat.example"),
+        ]:
+            assert old in chat, old
+            chat = chat.replace(old, new)
+        chat += '\n[chat_handoff]\njoin_within = "6s"\nquiet_after = "1h"\n'
+        (self.tenants_dir / "e2e-chat.toml").write_text(chat)
 
     @property
     def ingress(self) -> str:

@@ -124,7 +124,42 @@ async def channels(
     return handle
 
 
+async def chat(env: WorkflowEnvironment, tq: str, recorder: Recorder) -> WorkflowHandle[Any, Any]:
+    """SMS to chat: a text asking for a chat, the link offered, the chat opened, the FAQ bot
+    answering then handing over, an agent's reply with its id sent twice, the chat going
+    quiet and the case back on SMS, then resolved and closed: the `chat-handoff` paths."""
+    case = case_input(
+        "harbour-retail",
+        case_id="replay-chat",
+        customer={"id": "cust-7", "name": "Ola", "phone": "+447700123456"},
+        category=None,
+        message="Where is my order?",
+    )
+    handle = await open_case(env.client, tq, case)
+
+    def said(body: str, i: int, channel: str = "sms") -> dict[str, Any]:
+        return {"channel": channel, "text": body, "provider_message_id": f"M{i}"}
+
+    await handle.signal("customer_message", said("can we chat?", 1))
+    await eventually(lambda: asyncio.sleep(0, len(recorder.replies)), lambda n: n >= 1)
+    await handle.signal("chat_joined", {})
+    await handle.signal("customer_message", said("how do I return a jacket", 2, "chat"))
+    await eventually(lambda: state(handle), lambda s: s.messages == 4)  # the bot answered
+    await handle.signal("customer_message", said("a person please", 3, "chat"))
+    await eventually(lambda: state(handle), lambda s: s.chat.bot == "handed_over")
+    reply = {"agent": "kim", "text": "Kim here, checking", "message_id": "console-1"}
+    for _ in range(2):
+        await handle.execute_update("agent_message", reply)
+    await env.sleep(timedelta(minutes=31))
+    await eventually(lambda: state(handle), lambda s: not s.chat.active)
+    await handle.execute_update("resolve", {"actor": "kim", "resolution": "label sent"})
+    await handle.signal("close", {"actor": "kim"})
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "chat": chat,
     "channels": channels,
     "ladder": ladder,
     "sla_clocks": sla_clocks,

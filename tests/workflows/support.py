@@ -17,8 +17,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.journal import JournalActivities
+from activities.tenants import TenantActivities
 from domain.channels import Outcome, SendResult
-from domain.effects import Notify, ReplyToCustomer
+from domain.effects import AskBot, BotAnswer, Notify, ReplyToCustomer
 from domain.models import CaseInput, Channel
 from domain.record import (
     JournalBatch,
@@ -68,6 +69,8 @@ class Recorder:
     events: dict[tuple[str, int], TimelineEvent] = field(default_factory=dict)
     batches: list[JournalBatch] = field(default_factory=list)
     store_down: bool = False
+    faq_down: bool = False
+    questions: list[str] = field(default_factory=list)
     refused_writes: int = 0
 
     @activity.defn(name="load_tenant_policy")
@@ -77,6 +80,14 @@ class Recorder:
                 f"unknown tenant {tenant!r}", type="UnknownTenant", non_retryable=True
             )
         return resolve(self.tenants[tenant], range(2025, 2029))
+
+    @activity.defn(name="answer_from_faq")
+    async def answer_from_faq(self, asked: AskBot) -> BotAnswer:
+        """The real FAQ retrieval over the tenants' FAQ files; `faq_down` fails it."""
+        if self.faq_down:
+            raise ApplicationError("FAQ index unavailable")
+        self.questions.append(asked.question)
+        return await TenantActivities(self.tenants).answer_from_faq(asked)
 
     @activity.defn(name="notify_escalation")
     async def notify_escalation(self, notice: Notify) -> int:
@@ -155,6 +166,7 @@ async def case_worker(
             workflow_runner=workflow_runner(),
             activities=[
                 recorder.load_tenant_policy,
+                recorder.answer_from_faq,
                 recorder.notify_escalation,
                 recorder.send_customer_message,
                 journal,

@@ -117,3 +117,61 @@ async def test_a_joined_chat_that_goes_quiet_returns_to_sms_without_an_error(
     assert [e.type for e in events].count("chat_joined") == 1
     [fallback] = [e for e in events if e.type == "chat_fallback"]
     assert fallback.detail == {"handoff_error": False} and "nothing written" in fallback.reason
+
+
+def harbour_case():
+    return case_input(
+        "harbour-retail",
+        customer={"id": "cust-7", "name": "Ola", "phone": "+447700123456"},
+        category=None,
+        message="Where is my order?",
+    )
+
+
+async def in_harbour_chat(time_env: WorkflowEnvironment, recorder: Recorder, tq: str):
+    handle = await open_case(time_env.client, tq, harbour_case())
+    await handle.signal("customer_message", text("can we chat?", 1))
+    await recorder.delivered(lambda r: len(offers(r)) == 1)
+    await handle.signal("chat_joined", {})
+    return handle
+
+
+async def test_the_faq_bot_answers_in_the_chat_until_the_customer_asks_for_a_person(
+    time_env: WorkflowEnvironment, tenants
+):
+    recorder = Recorder(tenants)
+    async with case_worker(time_env.client, recorder) as tq:
+        handle = await in_harbour_chat(time_env, recorder, tq)
+        await handle.signal(
+            "customer_message", text("how can I return a jacket", 2, channel="chat")
+        )
+        answered = await eventually(lambda: state(handle), lambda s: s.messages == 4)
+        assert answered.chat is not None and answered.chat.bot == "answering"
+        bot = answered.last_messages[-1]
+        assert bot.author.value == "bot" and bot.channel is Channel.CHAT
+        assert "within 30 days" in bot.text  # the sample FAQ's returns answer
+        await handle.signal("customer_message", text("let me talk to a person", 3, channel="chat"))
+        await recorder.delivered(lambda r: any(n.kind == "chat_handover" for n in r.notices))
+        handed = await eventually(lambda: state(handle), lambda s: s.chat.bot == "handed_over")
+        await handle.signal("customer_message", text("how do I return it?", 4, channel="chat"))
+        after = await eventually(lambda: state(handle), lambda s: s.messages == handed.messages + 1)
+        events = await timeline(handle)
+    assert recorder.questions == ["how can I return a jacket"]  # none after the handover
+    assert after.last_messages[-1].author.value == "customer"
+    [handover] = [e for e in events if e.type == "bot_handover"]
+    assert handover.actor == "customer" and "'person'" in (handover.reason or "")
+    [notice] = [n for n in recorder.notices if n.kind == "chat_handover"]
+    assert notice.case_id == handle.id.removeprefix("case-") and "+44" not in notice.text
+
+
+async def test_a_faq_that_cannot_be_reached_hands_the_chat_to_a_person(
+    time_env: WorkflowEnvironment, tenants
+):
+    recorder = Recorder(tenants, faq_down=True)
+    async with case_worker(time_env.client, recorder) as tq:
+        handle = await in_harbour_chat(time_env, recorder, tq)
+        await handle.signal("customer_message", text("returns?", 2, channel="chat"))
+        view = await eventually(lambda: state(handle), lambda s: s.chat.bot == "handed_over")
+        events = await timeline(handle)
+    [handover] = [e for e in events if e.type == "bot_handover"]
+    assert "unavailable" in (handover.reason or "") and view.chat.bot == "handed_over"
