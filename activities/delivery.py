@@ -16,6 +16,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.chat import ChatProvider, WebChat
 from activities.email import Email, EmailProvider, OutboxEmail
 from activities.outbox import Outbox, OutboxEntry, now_utc
 from activities.providers import ProviderFailed
@@ -50,6 +51,7 @@ class DeliveryActivities:
     # Signs the chat links in chat offers; the worker passes the configured one (tests that
     # do not check links get one with a throwaway key).
     chat_links: ChatLinks | None = None
+    chat: ChatProvider | None = None  # the built-in web chat over `chat_links` by default
 
     def __post_init__(self) -> None:
         self.sms = self.sms or OutboxSms(self.outbox)
@@ -58,6 +60,7 @@ class DeliveryActivities:
             self.chat_links = ChatLinks(
                 secrets.token_urlsafe(32), self.public_url, timedelta(days=1)
             )
+        self.chat = self.chat or WebChat(self.chat_links, self.outbox)
 
     # ----- staff -----------------------------------------------------------------------------
     @activity.defn(name="notify_escalation")
@@ -173,9 +176,9 @@ class DeliveryActivities:
     @activity.defn(name="send_customer_message")
     async def send_customer_message(self, message: ReplyToCustomer) -> SendResult:
         """Send one message to the customer: sent, deferred (quiet hours) or refused."""
-        if message.chat_link:  # the signed link, made when sent (it expires from then)
-            assert self.chat_links is not None
-            link = self.chat_links.url(message.case_id)
+        assert self.chat is not None
+        if message.chat_link:  # the provider's link, made when sent (it expires from then)
+            link = await self.chat.link(message.case_id, message.tenant)
             message = message.model_copy(
                 update={"text": message.text.replace("{chat_link}", link), "chat_link": False}
             )
@@ -190,7 +193,9 @@ class DeliveryActivities:
                 result = await self._sms_to_customer(message)
             elif message.channel is Channel.EMAIL:
                 result = await self._email_to_customer(message)
-            else:  # chat and voice: the local outbox until their providers exist
+            elif message.channel is Channel.CHAT:
+                result = await self.chat.send(message)
+            else:  # voice: the local outbox until its provider exists
                 entry = OutboxEntry(
                     key=message.key,
                     at=now_utc(),
@@ -198,9 +203,7 @@ class DeliveryActivities:
                     case_id=message.case_id,
                     tenant=message.tenant,
                     channel=message.channel.value,
-                    recipient=message.to
-                    if message.channel is Channel.CHAT
-                    else _masked(message.to),
+                    recipient=_masked(message.to),
                     text=message.text,
                 )
                 await asyncio.to_thread(self.outbox.put, entry)

@@ -5,7 +5,9 @@ deliberately slow) and sets a signed, expiring session cookie (itsdangerous; Htt
 SameSite=Strict, Secure behind https, path /console). Forms carry a CSRF token: before
 sign-in a random token in a cookie and the form (double submit), after it the one in the
 session. A wrong tenant, username or password gets the same answer. Sign-out clears the
-session. An agent sees only their tenant's cases: the list of cases handed to chat and
+session. Five failed sign-ins for one account (thirty from one address) in 15 minutes
+close sign-in for it until the oldest leaves the window (429 with Retry-After).
+An agent sees only their tenant's cases: the list of cases handed to chat and
 one case's transcript across channels, both live from the record store (Server-Sent
 Events, `ingress.live`), with a reply box and the actions the workflow offers
 (acknowledge, escalate, pause for the customer, resolve). Each goes to the case as an
@@ -15,6 +17,7 @@ update through the client API, so the page shows the case's verdict: done, or wh
 import asyncio
 import hashlib
 import hmac
+import math
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -124,13 +127,25 @@ async def login(
         log.warning("console sign-in without a valid form token")
         return _login_page(request, wired, "The form expired: please sign in again.", 403)
     assert wired.agents is not None
+    account, address = f"{tenant}/{username}".lower(), request.client.host if request.client else ""
+    wait = wired.sign_ins.wait(account, address)
+    if wait > 0:
+        log.warning("console sign-in throttled", tenant=tenant)
+        minutes = max(1, math.ceil(wait / 60))
+        page = _login_page(
+            request, wired, f"Too many failed sign-ins: try again in {minutes} min.", 429
+        )
+        page.headers["Retry-After"] = str(math.ceil(wait))
+        return page
     config = wired.tenants.tenants.get(tenant)
     agent = None
     if config is not None:
         agent = await asyncio.to_thread(sign_in, config, wired.agents, username, password)
     if agent is None:
+        wired.sign_ins.failed(account, address)
         log.info("console sign-in refused", tenant=tenant if config else "unknown")
         return _login_page(request, wired, "Wrong tenant, username or password.", 401)
+    wired.sign_ins.succeeded(account)
     assert wired.console is not None
     session = {"t": agent.tenant, "u": agent.username, "n": agent.name}
     session["csrf"] = secrets.token_urlsafe(24)

@@ -1,6 +1,6 @@
 """What the webhook handlers share, built once by the app factory, and its dependency."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,6 +13,7 @@ from ingress.cases import Cases
 from ingress.chat_links import ChatLinks
 from ingress.relay import Relay
 from ingress.spool import Spool
+from ingress.throttle import SignInThrottle
 from records.agents import AgentStore
 from records.channels import ChannelStore
 from records.store import CaseStore
@@ -34,6 +35,7 @@ class Services:
     records: CaseStore | None = None
     agents: AgentStore | None = None  # with records and console: the agent console is served
     console: URLSafeTimedSerializer | None = None
+    sign_ins: SignInThrottle = field(default_factory=SignInThrottle)
 
 
 def _services(request: Request) -> Services:

@@ -1,15 +1,18 @@
 """Delivery activities against the real SQLite outbox, through ActivityEnvironment."""
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.chat import WebChat
 from activities.delivery import DeliveryActivities
 from activities.outbox import Outbox
+from activities.providers import ProviderFailed
 from activities.tenants import TenantActivities
-from domain.channels import Outcome
+from domain.channels import Outcome, SendResult
 from domain.effects import Notify, ReplyToCustomer
 from domain.models import Channel, Level
 from domain.tenant import Contact
@@ -100,7 +103,7 @@ async def test_unknown_tenant_is_a_permanent_error(tenants):
 async def test_a_chat_offer_goes_out_with_a_signed_link_for_its_case(tmp_path):
     links = ChatLinks("k" * 32, "https://support.example.com", timedelta(hours=1))
     delivery = outbox_delivery(tmp_path)
-    delivery.chat_links = links
+    delivery.chat = WebChat(links, delivery.outbox)
     offer = ReplyToCustomer(
         key="c1:r:9",
         case_id="c1",
@@ -116,3 +119,50 @@ async def test_a_chat_offer_goes_out_with_a_signed_link_for_its_case(tmp_path):
     url = entry.text.split("chat: ")[1].split(" - ")[0]
     assert url.startswith("https://support.example.com/chat/c1?t=") and "{" not in entry.text
     links.check("c1", url.split("?t=")[1])
+
+
+@dataclass
+class Conversations:
+    """Another chat provider, as Twilio Conversations would plug in: its own link and send."""
+
+    sent: list[ReplyToCustomer] = field(default_factory=list)
+    down: bool = False
+    name: str = "conversations"
+
+    async def link(self, case_id: str, tenant: str) -> str:
+        return f"https://chat.example.net/{tenant}/{case_id}"
+
+    async def send(self, message: ReplyToCustomer) -> SendResult:
+        if self.down:
+            raise ProviderFailed(self.name, "503 from the provider", permanent=False)
+        self.sent.append(message)
+        return SendResult(outcome=Outcome.SENT, provider=self.name, provider_id="CH1")
+
+
+async def test_another_chat_provider_plugs_in_for_links_and_chat_messages(tmp_path):
+    provider = Conversations()
+    delivery = outbox_delivery(tmp_path)
+    delivery.chat = provider
+    env = ActivityEnvironment()
+    offer = ReplyToCustomer(
+        key="c1:r:1",
+        case_id="c1",
+        tenant="t",
+        channel=Channel.SMS,
+        to="+12025550123",
+        text="Chat with us: {chat_link}",
+        chat_link=True,
+    )
+    await env.run(delivery.send_customer_message, offer)
+    [texted] = delivery.outbox.list(case_id="c1")
+    assert texted.text == "Chat with us: https://chat.example.net/t/c1"
+    reply = ReplyToCustomer(
+        key="c1:r:2", case_id="c1", tenant="t", channel=Channel.CHAT, to="cust-1", text="Hi!"
+    )
+    result = await env.run(delivery.send_customer_message, reply)
+    assert (result.provider, result.provider_id) == ("conversations", "CH1")
+    assert [m.text for m in provider.sent] == ["Hi!"]
+    provider.down = True
+    with pytest.raises(ApplicationError) as err:
+        await env.run(delivery.send_customer_message, reply.model_copy(update={"key": "c1:r:3"}))
+    assert not err.value.non_retryable  # a provider outage is retried

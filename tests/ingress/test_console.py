@@ -22,6 +22,7 @@ from ingress.app import create_app
 from ingress.chat_links import ChatLinks
 from ingress.console import LOGIN_CSRF, SESSION
 from ingress.spool import Spool
+from ingress.throttle import SignInThrottle
 from records.agents import AgentStore, hash_password
 from records.channels import ChannelStore
 from records.store import CaseStore
@@ -345,3 +346,37 @@ async def test_the_list_and_the_case_follow_the_store_live(
         assert events[1]["status"] == "resolved"
         signed_out = await http.get("/console/events")
         assert signed_out.status_code == 401
+
+
+async def test_repeated_wrong_passwords_close_sign_in_for_the_account_for_a_while(
+    console: Console,
+):
+    throttle = console.app.state.services.sign_ins
+    now = [1000.0]
+    throttle.clock = lambda: now[0]
+    for _ in range(5):
+        assert (await console.sign_in("northwind-telecom", "sam", "guess")).status_code == 401
+    closed = await console.sign_in("northwind-telecom", "sam", "sam password")  # even right
+    assert closed.status_code == 429 and "Too many failed sign-ins" in closed.text
+    assert closed.headers["retry-after"] == "900" and SESSION not in closed.cookies
+    other = await console.sign_in("harbour-retail", "kim", "kim password")  # another account
+    assert other.status_code == 303
+    now[0] += 15 * 60 + 1
+    assert (await console.sign_in("northwind-telecom", "sam", "sam password")).status_code == 303
+
+
+def test_the_throttle_counts_per_account_and_per_address_in_a_sliding_window():
+    now = [0.0]
+    throttle = SignInThrottle(per_account=2, per_address=3, window=60, clock=lambda: now[0])
+    throttle.failed("t/a", "1.2.3.4")
+    now[0] = 10
+    throttle.failed("t/a", "1.2.3.4")
+    assert throttle.wait("t/a", "5.6.7.8") == 50  # until the first failure leaves the window
+    assert throttle.wait("t/b", "1.2.3.4") == 0
+    throttle.failed("t/b", "1.2.3.4")
+    assert throttle.wait("t/c", "1.2.3.4") == 50  # the address's third failure
+    now[0] = 61
+    assert throttle.wait("t/a", "1.2.3.4") == 0 and throttle.wait("t/c", "1.2.3.4") == 0
+    throttle.failed("t/a", "9.9.9.9")
+    throttle.succeeded("t/a")
+    assert throttle.wait("t/a", "9.9.9.9") == 0
