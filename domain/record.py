@@ -54,6 +54,11 @@ URGENT_EVENTS = frozenset(
         "callback_requested",
     }
 )
+# The web chat's events, urgent from the workflow patch `chat-events-urgent` on: the chat page
+# opens on the SMS story and the console's list follows waiting / joined / back on SMS.
+CHAT_EVENTS = frozenset(
+    {"chat_offered", "chat_joined", "chat_fallback", "channel_changed", "bot_handover"}
+)
 _ENTRY_OVERHEAD = 320  # bytes of JSON around an entry's text
 
 
@@ -175,6 +180,7 @@ class CaseRecord(BaseModel):
     _unwritten_bytes: int = PrivateAttr(default=0)
     _urgent: bool = PrivateAttr(default=False)
     _unwritten_ids: set[str] = PrivateAttr(default_factory=set)
+    _chat_urgent: bool = PrivateAttr(default=False)  # set per run by the workflow
 
     def model_post_init(self, context: Any, /) -> None:
         self._recount()
@@ -184,11 +190,19 @@ class CaseRecord(BaseModel):
             e.size() for e in self.unwritten_events
         )
         self._urgent = any(_urgent_message(m) for m in self.unwritten_messages) or any(
-            e.type in URGENT_EVENTS for e in self.unwritten_events
+            self._urgent_event(e.type) for e in self.unwritten_events
         )
         self._unwritten_ids = {
             m.provider_message_id for m in self.unwritten_messages if m.provider_message_id
         }
+
+    def chat_events_urgent(self, on: bool) -> None:
+        """Whether the chat's events make the journal write at once (a per-run patch gate)."""
+        self._chat_urgent = on
+        self._recount()
+
+    def _urgent_event(self, kind: str) -> bool:
+        return kind in URGENT_EVENTS or (self._chat_urgent and kind in CHAT_EVENTS)
 
     # ----- writing --------------------------------------------------------------------------
     def seen(self, provider_message_id: str) -> bool:
@@ -225,7 +239,7 @@ class CaseRecord(BaseModel):
         event = event.model_copy(update={"seq": self.events})
         self.unwritten_events.append(event)
         self._unwritten_bytes += event.size()
-        self._urgent = self._urgent or event.type in URGENT_EVENTS
+        self._urgent = self._urgent or self._urgent_event(event.type)
         self.recent_events.append(event)
         del self.recent_events[:-WINDOW_EVENTS]
         return event

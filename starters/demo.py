@@ -66,6 +66,33 @@ def demo_cases(stamp: str) -> list[CaseInput]:
     ]
 
 
+# The demo tenant's console agent; its hash is in config/tenants/demo-express.toml.
+DEMO_AGENT = ("demo-express", "demo", "demo-agent-pass")
+
+
+def demo_sign_in(settings: Settings) -> str | None:
+    """The demo agent's sign-in, if the demo tenant still has it (its hash is checked)."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import Argon2Error
+
+    from activities.tenants import load_directory
+    from domain.tenant import TenantConfigError
+
+    tenant, username, password = DEMO_AGENT
+    try:
+        config = load_directory(settings.tenants_dir).get(tenant)
+    except TenantConfigError:
+        return None
+    agent = next((a for a in config.agents if a.username == username), None) if config else None
+    if agent is None:
+        return None
+    try:
+        PasswordHasher().verify(agent.password_hash, password)
+    except Argon2Error:
+        return None
+    return f"tenant {tenant}, user {username}, password {password}"
+
+
 async def seed(settings: Settings) -> list[str]:
     cases = await CaseClient.connect(settings)
     stamp = datetime.now(UTC).strftime("%H%M%S")

@@ -151,11 +151,15 @@ def run_dev(settings: Settings, demo: bool) -> int:
             return 1
         worker = subprocess.Popen([tool("escalate"), "worker"], env=env, start_new_session=True)
         ingress = subprocess.Popen([tool("escalate"), "ingress"], env=env, start_new_session=True)
+        from starters.demo import demo_sign_in
+
         if demo:
             from starters.demo import seed
 
             ids = asyncio.run(seed(settings))
             print(f"Seeded {len(ids)} demo cases: {', '.join(ids)}", flush=True)
+        agent = demo_sign_in(settings)
+        console = f"{settings.public_url}/console/login" + (f" ({agent})" if agent else "")
         print(
             "\nEscalation engine running\n"
             f"  Temporal Web UI : http://localhost:{settings.ui_port}/namespaces/{settings.namespace}/workflows\n"
@@ -164,8 +168,11 @@ def run_dev(settings: Settings, demo: bool) -> int:
             f"  Case records    : {settings.records_where}\n"
             f"  Ingress         : http://{settings.ingress_host}:{settings.ingress_port} "
             f"(webhooks signed for {settings.public_url})\n"
+            f"  Agent console   : {console}\n"
             f"  Server log      : {settings.data_dir / 'temporal.log'}\n"
             "  Try             : escalate case list | escalate case show ID | escalate outbox\n"
+            "  Chat handoff    : escalate simulate sms --from +13125550123 --to +13125550100 "
+            "'can we chat?'  (then: escalate outbox)\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

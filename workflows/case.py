@@ -68,6 +68,9 @@ CASE_JOURNAL = "case-journal"
 CHANNEL_OUTCOMES = "channel-outcomes"
 # Patch: a text can make the case offer the web chat (a reply with a signed link).
 CHAT_HANDOFF = "chat-handoff"
+# Patch: the chat's events (offered, joined, back on SMS, bot handover) are journalled at
+# once, so the chat page opens on the SMS story and the console sees the case move.
+CHAT_EVENTS_URGENT = "chat-events-urgent"
 SYSTEM = "system"
 
 
@@ -295,6 +298,7 @@ class CaseWorkflow:
         start = self._case
         journal_on = workflow.patched(CASE_JOURNAL)
         chat_on = workflow.patched(CHAT_HANDOFF)
+        chat_urgent = workflow.patched(CHAT_EVENTS_URGENT)
         tasks = [asyncio.create_task(q.run()) for q in (self._staff, self._customer)]
         if self._state is None:
             try:
@@ -314,6 +318,7 @@ class CaseWorkflow:
             self._queue(*effects)
         state = self._state
         state.chat_handoff_on = chat_on
+        state.record.chat_events_urgent(chat_urgent)
         if journal_on:
             self._journal = _Journal(state)
             tasks.append(asyncio.create_task(self._journal.run()))

@@ -106,6 +106,24 @@ def test_flush_waits_for_a_quiet_backlog_but_not_for_what_readers_need_now():
     assert busy.flush_at() == T0
 
 
+@pytest.mark.parametrize(
+    "kind", ["chat_offered", "chat_joined", "chat_fallback", "channel_changed", "bot_handover"]
+)
+def test_the_chats_events_are_written_at_once_from_the_patch_on(kind: str):
+    before = CaseRecord()  # a run from before `chat-events-urgent`: its commands stay
+    before.add_message(entry(0, T0))
+    before.add_event(TimelineEvent(at=T0, type=kind, actor="system"))
+    assert before.flush_at() == T0 + FLUSH_DELAY
+    before.chat_events_urgent(True)  # the next run: what it carries is urgent now
+    assert before.flush_at() == T0
+    after = CaseRecord()
+    after.chat_events_urgent(True)
+    after.add_message(entry(0, T0))
+    assert after.flush_at() == T0 + FLUSH_DELAY
+    after.add_event(TimelineEvent(at=T0 + timedelta(seconds=1), type=kind, actor="system"))
+    assert after.flush_at() == T0
+
+
 @given(
     sizes=st.lists(st.integers(min_value=0, max_value=30_000), min_size=1, max_size=300),
     kinds=st.lists(st.booleans(), min_size=1, max_size=300),
