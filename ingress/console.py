@@ -210,10 +210,11 @@ async def _rows(wired: Services, tenant: str) -> list[dict[str, Any]]:
     records = wired.records
 
     def read() -> list[dict[str, Any]]:
+        cases = records.handed_to_chat(tenant)
+        last = records.last_messages([c.case_id for c in cases])
         rows = []
-        for case in records.handed_to_chat(tenant):
-            page = records.transcript(case.case_id, limit=1, newest=True)
-            last = page.entries[-1] if page.entries else None
+        for case in cases:
+            latest = last.get(case.case_id)
             rows.append(
                 {
                     "case_id": case.case_id,
@@ -224,8 +225,8 @@ async def _rows(wired: Services, tenant: str) -> list[dict[str, Any]]:
                     "chat": case.chat_state,
                     "chat_label": CHAT_STATES.get(case.chat_state or "", case.chat_state),
                     "breached": case.sla_breached,
-                    "last_who": _who(last) if last else "",
-                    "last_text": (_text(last)[:140] if last else ""),
+                    "last_who": _who(latest) if latest else "",
+                    "last_text": _text(latest)[:140] if latest else "",
                 }
             )
         return rows

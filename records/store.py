@@ -25,6 +25,7 @@ from sqlalchemy import (
     event,
     exists,
     func,
+    literal,
     select,
     update,
 )
@@ -333,6 +334,24 @@ class CaseStore:
         with unavailable_as_retryable(), self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [_snapshot(row) for row in rows]
+
+    def last_messages(self, case_ids: list[str]) -> dict[str, TranscriptEntry]:
+        """Each case's latest message (its preview for a long body), in one query."""
+        if not case_ids:
+            return {}
+        t = case_messages
+        latest = (
+            select(t.c.case_id, func.max(t.c.seq).label("seq"))
+            .where(t.c.case_id.in_(case_ids))
+            .group_by(t.c.case_id)
+            .subquery()
+        )
+        query = select(t, literal(None).label("body")).join(
+            latest, and_(t.c.case_id == latest.c.case_id, t.c.seq == latest.c.seq)
+        )
+        with unavailable_as_retryable(), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {row.case_id: _message(row) for row in rows}
 
     def summary(self, case_id: str) -> CaseSnapshot | None:
         with unavailable_as_retryable(), self.engine.connect() as conn:

@@ -326,3 +326,12 @@ def test_a_page_and_its_total_are_read_at_one_moment(store: CaseStore):
     assert wrote and wrote[0].messages_written == 1  # the write did land meanwhile
     assert [m.seq for m in page.entries] == [1, 2] and page.total == 2
     assert store.transcript("c-snap").total == 3
+
+
+def test_each_cases_last_message_in_one_read(store: CaseStore):
+    store.write(batch([message(1), message(2)], case_id="c-1"))
+    store.write(batch([message(1)], case_id="c-2"))
+    last = store.last_messages(["c-1", "c-2", "c-none"])
+    assert {case: m.seq for case, m in last.items()} == {"c-1": 2, "c-2": 1}
+    assert last["c-1"].text == "message 2"
+    assert store.last_messages([]) == {}
