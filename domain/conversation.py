@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from domain import bot, clocks, effects, escalation
 from domain.commands import AgentMessage, CustomerMessage
 from domain.consent import keyword as consent_keyword
+from domain.durations import format_duration
 from domain.effects import Effect
 from domain.handoff import InboundText, chat_triggers
 from domain.models import Author, CaseStatus, Channel
@@ -208,7 +209,7 @@ def chat_tick(case: "CaseState", now: datetime) -> list[Effect]:
             now,
             "chat_fallback",
             SYSTEM,
-            reason=f"the customer did not open the chat within {config.join_within}",
+            reason=f"the customer did not open the chat within {format_duration(config.join_within)}",
             detail={"handoff_error": True},
         )
         template = "chat_not_joined"
@@ -217,7 +218,7 @@ def chat_tick(case: "CaseState", now: datetime) -> list[Effect]:
             now,
             "chat_fallback",
             SYSTEM,
-            reason=f"nothing written in the chat for {config.quiet_after}",
+            reason=f"nothing written in the chat for {format_duration(config.quiet_after)}",
             detail={"handoff_error": False},
         )
         template = "chat_quiet"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from domain.durations import format_duration
 from domain.tenant import ChatHandoffConfig
 from domain.triggers import escalation_keyword
 
@@ -73,7 +74,6 @@ def chat_triggers(config: ChatHandoffConfig, inbound: InboundText, in_chat: bool
         )
     waited = inbound.at - inbound.opened_at
     if waited >= config.slow_progress:
-        found.append(
-            Reason(HandoffTrigger.SLOW, f"open {waited} over SMS (at least {config.slow_progress})")
-        )
+        open_for, limit = format_duration(waited), format_duration(config.slow_progress)
+        found.append(Reason(HandoffTrigger.SLOW, f"open {open_for} over SMS (at least {limit})"))
     return found
