@@ -47,11 +47,13 @@ test: lint typecheck pytest
 
 ## SLA breach lateness against a bare sleeping workflow (N=1000 cases by default), then a long
 ## case against a bare inbox (M=5000 messages into one case by default), then signed webhooks
-## through the ingress against bare signal-with-start calls (W=50 per second for 60 s by default).
+## through the ingress against bare signal-with-start calls (W=50 per second for 60 s by default),
+## then agents' console replies to open chat pages against bare signals (C=100 pages by default).
 bench: $(STAMP)
 	$(BIN)/python -m bench.sla_lateness $(if $(N),--cases $(N),)
 	$(BIN)/python -m bench.long_case $(if $(M),--messages $(M),)
 	$(BIN)/python -m bench.webhook_ingest $(if $(W),--rate $(W),)
+	$(BIN)/python -m bench.chat $(if $(C),--pages $(C),)
 
 ## Re-record the workflow histories that CI replays (after an intended, versioned change).
 histories: $(STAMP)

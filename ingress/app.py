@@ -18,7 +18,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
 from domain.tenant import TenantDirectory
-from ingress import chat, console
+from ingress import chat, console, live
 from ingress.bodies import WebhookError
 from ingress.cases import Cases
 from ingress.chat_links import ChatLinks
@@ -75,6 +75,7 @@ def create_app(
         records=records,
         agents=AgentStore(engine=records.engine) if records is not None else None,
         console=console.session_signer(settings) if records is not None else None,
+        store_watch=live.StoreWatch(records) if records is not None else None,
     )
 
     @contextlib.asynccontextmanager

@@ -162,6 +162,7 @@ async def events(
     stream = live.updates(
         request,
         records=wired.records,
+        store_watch=wired.store_watch,
         case_id=case_id,
         after=live.resume_from(request, after),
         shown=lambda entry: _shown(entry).model_dump(),

@@ -61,7 +61,6 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SESSION = "console_session"
 LOGIN_CSRF = "console_csrf"
 SESSION_HOURS = 12
-LIST_POLL_SECONDS = 1.0
 _CONTEXT = b"escalate console-session v1"
 
 
@@ -302,7 +301,7 @@ async def cases_live(request: Request, wired: Wired) -> StreamingResponse:
     async def rows() -> list[dict[str, Any]]:
         return await _rows(wired, session["t"])
 
-    return live.sse(live.updates(request, watch={"cases": rows}, poll=LIST_POLL_SECONDS))
+    return live.sse(live.updates(request, watch={"cases": rows}, poll=live.LIST_POLL_SECONDS))
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse, summary="one case, live")
@@ -359,6 +358,7 @@ async def case_live(
     stream = live.updates(
         request,
         records=records,
+        store_watch=wired.store_watch,
         case_id=case_id,
         after=live.resume_from(request, after),
         shown=_shown,

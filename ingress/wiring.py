@@ -11,6 +11,7 @@ from twilio.request_validator import RequestValidator
 from domain.tenant import TenantDirectory
 from ingress.cases import Cases
 from ingress.chat_links import ChatLinks
+from ingress.live import StoreWatch
 from ingress.relay import Relay
 from ingress.spool import Spool
 from ingress.throttle import SignInThrottle
@@ -36,6 +37,7 @@ class Services:
     agents: AgentStore | None = None  # with records and console: the agent console is served
     console: URLSafeTimedSerializer | None = None
     sign_ins: SignInThrottle = field(default_factory=SignInThrottle)
+    store_watch: StoreWatch | None = None  # with records: what wakes the chat streams
 
 
 def _services(request: Request) -> Services:

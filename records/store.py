@@ -353,6 +353,16 @@ class CaseStore:
             rows = conn.execute(query).all()
         return {row.case_id: _message(row) for row in rows}
 
+    def versions(self, case_ids: list[str]) -> dict[str, int]:
+        """How much of each case is written (messages + events): it grows with every write."""
+        if not case_ids:
+            return {}
+        query = select(cases.c.case_id, cases.c.journal_version).where(
+            cases.c.case_id.in_(case_ids)
+        )
+        with unavailable_as_retryable(), self.engine.connect() as conn:
+            return {row.case_id: row.journal_version for row in conn.execute(query)}
+
     def summary(self, case_id: str) -> CaseSnapshot | None:
         with unavailable_as_retryable(), self.engine.connect() as conn:
             row = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()

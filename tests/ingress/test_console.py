@@ -16,7 +16,6 @@ from domain.case import CaseState
 from domain.models import Author, CaseInput, Channel, Customer
 from domain.record import JournalBatch, TranscriptEntry
 from domain.tenant import TenantDirectory, resolve
-from ingress import console as console_module
 from ingress import live
 from ingress.app import create_app
 from ingress.chat_links import ChatLinks
@@ -304,7 +303,7 @@ async def test_the_list_and_the_case_follow_the_store_live(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(live, "POLL_SECONDS", 0.02)
-    monkeypatch.setattr(console_module, "LIST_POLL_SECONDS", 0.02)
+    monkeypatch.setattr(live, "LIST_POLL_SECONDS", 0.02)
     console.records.write(chat_case("nw-wait-1", "northwind-telecom", "hello?", "waiting"))
     await console.sign_in("northwind-telecom", "sam", "sam password")
     session = console.http.cookies.get(SESSION)
