@@ -66,6 +66,7 @@ class Console:
             entry(1, "My router blinks red"),
             entry(2, "Try restarting it", Author.AGENT),
             entry(3, "Still red, here is a photo", channel=Channel.CHAT),
+            entry(4, "Router lights explained: red means no signal", Author.BOT, Channel.CHAT),
         ]
         self.records.write(chat_case(case_id, tenant, "", messages=story))
         return state
@@ -210,6 +211,7 @@ async def test_the_case_view_shows_the_story_across_channels_to_its_own_tenant_o
     assert text.index("Try restarting it") < text.index("Still red, here is a photo")
     assert "Customer · sms" in text and "dana · sms" in text and "Customer · chat" in text
     assert "in chat" in text  # the chat state in the side panel
+    assert 'class="mine bot"' in text and "Bot · chat" in text  # the FAQ bot's part
     other = await console.http.get("/console/cases/hb-case-1")
     assert other.status_code == 404 and "harbour" not in other.text
     assert (await console.http.get("/console/cases/hb-case-1/messages")).status_code == 404
