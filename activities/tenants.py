@@ -68,7 +68,7 @@ def load_directory(directory: Path) -> dict[str, TenantConfig]:
 
 def _faq(path: Path) -> list[FaqEntry]:
     try:
-        return parse_faq(path.read_text(encoding="utf-8"))
+        return parse_faq(path.read_text(encoding="utf-8-sig"))  # (a BOM is not a question)
     except (OSError, UnicodeDecodeError) as exc:
         raise TenantConfigError(str(path), [f"chat_bot.faq: cannot read {path}: {exc}"]) from exc
     except FaqError as exc:

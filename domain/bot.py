@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from domain import effects
 from domain.effects import AskBot, BotAnswer, Effect
+from domain.faq import words
 from domain.models import Author, Channel
 from domain.record import TranscriptEntry
 
@@ -28,6 +29,7 @@ def answering(case: "CaseState") -> bool:
     """Whether the bot answers the customer's chat messages now."""
     return (
         case.policy.config.chat_bot.enabled
+        and case.chat_offered_at is not None  # a chat the case offered (not a page left open)
         and case.chat_active
         and case.chat_joined_at is not None
         and not case.bot_handed_over
@@ -45,13 +47,25 @@ def handover_word(text: str, words: list[str]) -> str | None:
 
 def customer_wrote(case: "CaseState", text: str, now: datetime) -> list[Effect]:
     """A chat message from the customer: a person if they ask for one, else ask the FAQ."""
-    if not answering(case) or not text.strip():
+    if not answering(case):
         return []
     config = case.policy.config.chat_bot
     word = handover_word(text, config.handover_words)
     if word is not None:
         return hand_over(case, now, f"the customer asked for a person ({word!r})", "customer")
+    if not words(text):
+        return []  # "hi", "thanks", a picture: not a question, and not a miss either
     return [effects.ask_bot(case, text)]
+
+
+def asked_by_text(case: "CaseState", text: str, now: datetime) -> None:
+    """The text that brought the chat asked for a person: the chat starts with one."""
+    if not case.policy.config.chat_bot.enabled or case.bot_handed_over:
+        return
+    word = handover_word(text, case.policy.config.chat_bot.handover_words)
+    if word is not None:
+        case.bot_handed_over = True
+        case.log(now, "bot_handover", "customer", reason=f"asked for a person by text ({word!r})")
 
 
 def answered(case: "CaseState", asked: AskBot, answer: BotAnswer, now: datetime) -> list[Effect]:
@@ -62,7 +76,7 @@ def answered(case: "CaseState", asked: AskBot, answer: BotAnswer, now: datetime)
     if answer.answer is not None:
         case.bot_misses = 0
         footer = effects.text(case, "bot_footer")
-        _say(case, f"{answer.answer}\n\n{footer}", now)
+        said = _say(case, f"{answer.answer}\n\n{footer}", now)
         case.log(
             now,
             "bot_answered",
@@ -72,14 +86,13 @@ def answered(case: "CaseState", asked: AskBot, answer: BotAnswer, now: datetime)
                 "coverage_pct": round(answer.coverage * 100),
             },
         )
-        return []
+        return said
     case.bot_misses += 1
     if case.bot_misses >= config.misses_before_handover:
         return hand_over(
             case, now, f"the bot could not answer {case.bot_misses} questions in a row", BOT
         )
-    _say(case, effects.text(case, "bot_unsure"), now)
-    return []
+    return _say(case, effects.text(case, "bot_unsure"), now)
 
 
 def unavailable(case: "CaseState", error: str, now: datetime) -> list[Effect]:
@@ -99,13 +112,15 @@ def agent_answered(case: "CaseState", agent: str, now: datetime) -> None:
 def hand_over(case: "CaseState", now: datetime, reason: str, actor: str) -> list[Effect]:
     case.bot_handed_over = True
     case.log(now, "bot_handover", actor, reason=reason)
-    _say(case, effects.text(case, "bot_handover"), now)
-    return [effects.notify(case, "chat_handover", "notify_chat_handover", reason=reason)]
+    said = _say(case, effects.text(case, "bot_handover"), now)
+    return [*said, effects.notify(case, "chat_handover", "notify_chat_handover", reason=reason)]
 
 
-def _say(case: "CaseState", text: str, now: datetime) -> None:
-    """The bot's message is in the transcript, which the chat page shows from the store."""
+def _say(case: "CaseState", text: str, now: datetime) -> list[Effect]:
+    """The bot writes in the chat: in the transcript, and to the chat provider (the built-in
+    web chat shows the transcript; another provider delivers the message itself)."""
     case.record.add_message(
         TranscriptEntry(seq=0, at=now, author=Author.BOT, who=BOT, channel=Channel.CHAT, text=text)
     )
     case.last_chat_at = now
+    return [effects.reply(case, Channel.CHAT, text, options=False)]

@@ -106,6 +106,7 @@ def _maybe_offer_chat(case: "CaseState", msg: CustomerMessage, now: datetime) ->
         reason="; ".join(r.detail for r in reasons),
         detail={"triggers": ",".join(case.chat_offer_reasons)},
     )
+    bot.asked_by_text(case, msg.text, now)
     offer = effects.reply(
         case, Channel.SMS, effects.text(case, "chat_offer", chat_link="{chat_link}"), options=False
     )

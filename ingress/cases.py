@@ -57,8 +57,9 @@ class Cases(Protocol):
         """Send a signal to a running case. Raises CaseClosed, TemporalUnavailable."""
         ...
 
-    async def act(self, case_id: str, command: Command) -> CaseView:
-        """Apply a command as an update and wait for the verdict: the case's new state.
+    async def act(self, case_id: str, command: Command, update_id: str | None = None) -> CaseView:
+        """Apply a command as an update and wait for the verdict: the case's new state; the
+        same `update_id` again gets the first one's outcome (applied once).
         Raises Refused (nothing changed), CaseClosed, TemporalUnavailable."""
         ...
 
@@ -133,10 +134,10 @@ class TemporalCases:
                 raise CaseClosed(case_id) from exc
             raise
 
-    async def act(self, case_id: str, command: Command) -> CaseView:
+    async def act(self, case_id: str, command: Command, update_id: str | None = None) -> CaseView:
         client = await self._case_client()
         try:
-            return await self._call(client.act(case_id, command))
+            return await self._call(client.act(case_id, command, update_id))
         except WorkflowUpdateFailedError as exc:
             raise Refused(str(getattr(exc.cause, "message", None) or exc)) from exc
         except RPCError as exc:

@@ -159,6 +159,11 @@ async def events(
 ) -> StreamingResponse:
     _check(wired, case_id, t)
     await _case(wired, case_id)
+
+    async def ended() -> dict[str, bool]:  # the page closes its form when the case ends
+        found = await _case(wired, case_id)
+        return {"closed": found.closed_at is not None}
+
     stream = live.updates(
         request,
         records=wired.records,
@@ -166,6 +171,7 @@ async def events(
         case_id=case_id,
         after=live.resume_from(request, after),
         shown=lambda entry: _shown(entry).model_dump(),
+        watch={"case": ended},
     )
     return live.sse(stream)
 

@@ -18,7 +18,9 @@ import asyncio
 import hashlib
 import hmac
 import math
+import re
 import secrets
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,7 +52,7 @@ from ingress.cases import CaseClosed, Refused, TemporalUnavailable
 from ingress.chat import Written
 from ingress.signing import twilio_signing_key
 from ingress.wiring import Services, Wired
-from records.agents import sign_in
+from records.agents import lookup, sign_in
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -61,6 +63,9 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SESSION = "console_session"
 LOGIN_CSRF = "console_csrf"
 SESSION_HOURS = 12
+# A console stream ends after this (or when the session does): the browser reconnects, and
+# the reconnection checks the session again, so a removed agent stops seeing cases soon.
+STREAM_SECONDS = 15 * 60.0
 _CONTEXT = b"escalate console-session v1"
 
 
@@ -126,8 +131,10 @@ async def login(
         log.warning("console sign-in without a valid form token")
         return _login_page(request, wired, "The form expired: please sign in again.", 403)
     assert wired.agents is not None
+    if len(tenant) > 64 or len(username) > 64 or len(password) > 1024:
+        return _login_page(request, wired, "Wrong tenant, username or password.", 401)
     account, address = f"{tenant}/{username}".lower(), request.client.host if request.client else ""
-    wait = wired.sign_ins.wait(account, address)
+    wait = wired.sign_ins.begin(account, address)  # counted now: parallel tries queue up
     if wait > 0:
         log.warning("console sign-in throttled", tenant=tenant)
         minutes = max(1, math.ceil(wait / 60))
@@ -141,12 +148,13 @@ async def login(
     if config is not None:
         agent = await asyncio.to_thread(sign_in, config, wired.agents, username, password)
     if agent is None:
-        wired.sign_ins.failed(account, address)
         log.info("console sign-in refused", tenant=tenant if config else "unknown")
         return _login_page(request, wired, "Wrong tenant, username or password.", 401)
-    wired.sign_ins.succeeded(account)
-    assert wired.console is not None
+    wired.sign_ins.succeeded(account, address)
+    assert wired.console is not None and config is not None
+    found = await asyncio.to_thread(lookup, config, wired.agents, agent.username)
     session = {"t": agent.tenant, "u": agent.username, "n": agent.name}
+    session["k"] = _fingerprint(found[1] if found else "")
     session["csrf"] = secrets.token_urlsafe(24)
     done = RedirectResponse("/console", status_code=303)
     done.set_cookie(
@@ -157,11 +165,36 @@ async def login(
     return done
 
 
-def _signed_in(request: Request, wired: Services) -> dict[str, str]:
+def _fingerprint(password_hash: str) -> str:
+    """Ties a session to the password it was opened with: a new password ends it."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+async def _signed_in(request: Request, wired: Services) -> dict[str, str]:
+    """The session, if it is valid and its agent still exists with the same password."""
     session = _session(request, wired)
     if session is None:
         raise SignedOut()
+    config = wired.tenants.tenants.get(session["t"])
+    assert wired.agents is not None
+    found = await asyncio.to_thread(lookup, config, wired.agents, session["u"]) if config else None
+    if found is None or not hmac.compare_digest(_fingerprint(found[1]), session.get("k", "")):
+        log.info("console session ended: the agent was removed or changed password")
+        raise SignedOut()
     return session
+
+
+def _remaining(request: Request, wired: Services) -> float:
+    """Seconds the session has left: a live stream ends then, and the page signs in again."""
+    assert wired.console is not None
+    try:
+        _, signed_at = wired.console.loads(
+            request.cookies.get(SESSION, ""), max_age=SESSION_HOURS * 3600, return_timestamp=True
+        )
+    except BadSignature:
+        return 0.0
+    left: float = signed_at.timestamp() + SESSION_HOURS * 3600 - time.time()
+    return max(0.0, left)
 
 
 class SignedOut(Exception):
@@ -280,7 +313,7 @@ def _case_panel(case: CaseSnapshot) -> dict[str, Any]:
 
 @router.get("", response_class=HTMLResponse, summary="the tenant's cases handed to chat")
 async def cases_in_chat(request: Request, wired: Wired) -> Response:
-    session = _signed_in(request, wired)
+    session = await _signed_in(request, wired)
     tenant = wired.tenants.tenants.get(session["t"])
     return templates.TemplateResponse(
         request,
@@ -296,17 +329,23 @@ async def cases_in_chat(request: Request, wired: Wired) -> Response:
 
 @router.get("/events", summary="the list of cases in chat, live (Server-Sent Events)")
 async def cases_live(request: Request, wired: Wired) -> StreamingResponse:
-    session = _signed_in(request, wired)
+    session = await _signed_in(request, wired)
 
     async def rows() -> list[dict[str, Any]]:
         return await _rows(wired, session["t"])
 
-    return live.sse(live.updates(request, watch={"cases": rows}, poll=live.LIST_POLL_SECONDS))
+    stream = live.updates(
+        request,
+        watch={"cases": rows},
+        poll=live.LIST_POLL_SECONDS,
+        lasting=min(_remaining(request, wired), STREAM_SECONDS),
+    )
+    return live.sse(stream)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse, summary="one case, live")
 async def case_view(request: Request, case_id: str, wired: Wired) -> Response:
-    session = _signed_in(request, wired)
+    session = await _signed_in(request, wired)
     case = await _own_case(wired, session, case_id)
     assert wired.records is not None
     page = await asyncio.to_thread(wired.records.transcript, case_id, limit=live.PAGE, newest=True)
@@ -331,7 +370,7 @@ async def case_view(request: Request, case_id: str, wired: Wired) -> Response:
 async def case_older(
     request: Request, case_id: str, wired: Wired, before: Annotated[int, Query(ge=1)] = 1
 ) -> JSONResponse:
-    session = _signed_in(request, wired)
+    session = await _signed_in(request, wired)
     await _own_case(wired, session, case_id)
     assert wired.records is not None
     page = await asyncio.to_thread(
@@ -346,7 +385,7 @@ async def case_older(
 async def case_live(
     request: Request, case_id: str, wired: Wired, after: Annotated[int, Query(ge=0)] = 0
 ) -> StreamingResponse:
-    session = _signed_in(request, wired)
+    session = await _signed_in(request, wired)
     await _own_case(wired, session, case_id)
     assert wired.records is not None
     records = wired.records
@@ -363,25 +402,35 @@ async def case_live(
         after=live.resume_from(request, after),
         shown=_shown,
         watch={"case": panel},
+        lasting=min(_remaining(request, wired), STREAM_SECONDS),
     )
     return live.sse(stream)
 
 
 ACTIONS = ("acknowledge", "escalate", "await_customer", "resolve")
+ACTION_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 
 
-async def _act(wired: Services, case_id: str, command: Command) -> JSONResponse:
+async def _act(
+    wired: Services, case_id: str, command: Command, update_id: str | None = None
+) -> JSONResponse:
     """Send the command as an update; the answer says what the case did, or why it refused."""
     name = NAMES[type(command)]
     try:
-        view = await wired.cases.act(case_id, command)
+        view = await wired.cases.act(case_id, command, update_id)
     except Refused as refused:
         log.info("console action refused", case_id=case_id, action=name)
         return JSONResponse({"error": f"The case refused: {refused.reason}"}, 409)
     except CaseClosed:
         return JSONResponse({"error": "This case has ended."}, 410)
     except TemporalUnavailable:
-        return JSONResponse({"error": "Cases cannot be reached right now: try again."}, 503)
+        return JSONResponse(
+            {
+                "error": "No answer from the case yet. Press again: "
+                "it is applied once, however often you press."
+            },
+            503,
+        )
     log.info("console action", case_id=case_id, action=name)
     return JSONResponse(
         {
@@ -410,9 +459,11 @@ async def reply(
     client_id: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> JSONResponse:
-    session = _signed_in(request, wired)
+    session = await _signed_in(request, wired)
     _form_token(session, csrf)
     await _own_case(wired, session, case_id)
+    if not ACTION_ID.fullmatch(client_id):
+        return JSONResponse({"error": "The page sent no message id: reload it."}, 400)
     try:
         written = Written(text=text.strip(), client_id=client_id)
     except ValueError:
@@ -430,11 +481,14 @@ async def act(
     action: str,
     wired: Wired,
     reason: Annotated[str, Form()] = "",
+    action_id: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> JSONResponse:
-    session = _signed_in(request, wired)
+    session = await _signed_in(request, wired)
     _form_token(session, csrf)
     await _own_case(wired, session, case_id)
+    if not ACTION_ID.fullmatch(action_id):
+        return JSONResponse({"error": "The page sent no action id: reload it."}, 400)
     agent, reason = session["u"], reason.strip()
     command: Command
     match action:
@@ -450,7 +504,7 @@ async def act(
             command = Resolve(actor=agent, resolution=reason)
         case _:
             return JSONResponse({"error": f"Unknown action; one of {', '.join(ACTIONS)}."}, 404)
-    return await _act(wired, case_id, command)
+    return await _act(wired, case_id, command, f"console-{action}-{action_id}")
 
 
 @router.post("/logout", summary="sign out")

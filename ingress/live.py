@@ -40,7 +40,9 @@ Watch = Callable[[], Awaitable[Any]]
 def resume_from(request: Request, after: int) -> int:
     """Where a stream starts: the browser's Last-Event-ID on a reconnect, else `after`."""
     resume = request.headers.get("last-event-id", "")
-    return int(resume) if resume.isdigit() else after
+    if resume.isascii() and resume.isdigit() and len(resume) <= 18:
+        return int(resume)
+    return after
 
 
 def sse(stream: AsyncIterator[str]) -> StreamingResponse:
@@ -62,7 +64,7 @@ class StoreWatch:
     def __init__(self, records: CaseStore) -> None:
         self.records = records
         self._generation: dict[str, int] = defaultdict(int)
-        self._version: dict[str, int | None] = {}
+        self._version: dict[str, tuple[int, int] | None] = {}
         self._wakers: dict[str, asyncio.Event] = {}
         self._waiting: dict[str, int] = defaultdict(int)
         self._last_wait: dict[str, float] = {}
@@ -71,11 +73,11 @@ class StoreWatch:
 
     def generation(self, case_id: str) -> int:
         """Take this before reading the store; `wait` returns once the case changed after."""
-        return self._generation[case_id]
+        return self._generation.get(case_id, 0)
 
     async def wait(self, case_id: str, seen: int, timeout: float) -> bool:
         """Until the case changes after generation `seen` (True), or `timeout` (False)."""
-        if self._generation[case_id] > seen:
+        if self._generation.get(case_id, 0) > seen:
             return True
         waker = self._wakers.setdefault(case_id, asyncio.Event())
         self._waiting[case_id] += 1
@@ -94,6 +96,7 @@ class StoreWatch:
                 del self._waiting[case_id]
 
     async def _poll(self) -> None:
+        failing_since: float | None = None
         while self._waiting:
             await asyncio.sleep(POLL_SECONDS)
             self._forget_idle()
@@ -102,10 +105,19 @@ class StoreWatch:
                 break
             try:
                 versions = await asyncio.to_thread(self.records.versions, followed)
-            except StoreUnavailable as exc:
-                log.warning("chat pages cannot read the store", error=str(exc))
+            except Exception as exc:  # never let the watch die: every open page stalls
+                if failing_since is None:
+                    failing_since = time.monotonic()
+                    unavailable = isinstance(exc, StoreUnavailable)
+                    log.warning(
+                        "chat pages cannot read the store" if unavailable else "store watch",
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
                 await asyncio.sleep(max(1.0, POLL_SECONDS))
                 continue
+            if failing_since is not None:
+                log.info("chat pages read the store again", after=time.monotonic() - failing_since)
+                failing_since = None
             self.reads += 1
             for case_id in followed:
                 version = versions.get(case_id)
@@ -137,16 +149,21 @@ async def updates(
     shown: Callable[[TranscriptEntry], dict[str, Any]] | None = None,
     watch: dict[str, Watch] | None = None,
     poll: float | None = None,
+    lasting: float | None = None,
 ) -> AsyncIterator[str]:
     """New messages of `case_id` after seq `after`, and each watched value when it changes.
 
     With `store_watch` and a case, the stream sleeps until the case changes (or a keep-alive
-    is due); otherwise it reads every `poll` seconds."""
+    is due); otherwise it reads every `poll` seconds. With `lasting`, the stream ends after
+    that many seconds: the browser reconnects by itself, and the request is checked again."""
     loop = asyncio.get_running_loop()
     quiet_since = loop.time()
+    ends = loop.time() + lasting if lasting is not None else None
     sent: dict[str, str] = {}
     yield "retry: 2000\n\n"
     while not await request.is_disconnected():
+        if ends is not None and loop.time() >= ends:
+            return
         seen = store_watch.generation(case_id) if store_watch and case_id else 0
         more = False
         if records is not None and case_id is not None and shown is not None:
@@ -167,8 +184,10 @@ async def updates(
             yield ": keep-alive\n\n"
         if more:
             continue
+        pause = KEEPALIVE_SECONDS - (loop.time() - quiet_since)
+        if ends is not None:
+            pause = min(pause, ends - loop.time())
         if store_watch is not None and case_id is not None:
-            keepalive_in = KEEPALIVE_SECONDS - (loop.time() - quiet_since)
-            await store_watch.wait(case_id, seen, max(keepalive_in, 0.05))
+            await store_watch.wait(case_id, seen, max(pause, 0.05))
         else:
-            await asyncio.sleep(poll or LIST_POLL_SECONDS)
+            await asyncio.sleep(max(0.0, min(poll or LIST_POLL_SECONDS, pause)))

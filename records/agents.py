@@ -88,14 +88,17 @@ class AgentStore:
         return [Agent(tenant, r.username, r.name) for r in rows]
 
 
-def sign_in(tenant: TenantConfig, store: AgentStore, username: str, password: str) -> Agent | None:
-    """The agent, if `password` is theirs; None otherwise (same cost either way)."""
-    found: tuple[str, str] | None = None
+def lookup(tenant: TenantConfig, store: AgentStore, username: str) -> tuple[str, str] | None:
+    """The agent's (name, password hash): the tenant file first, then the store."""
     for agent in tenant.agents:
         if agent.username == username:
-            found = (agent.name, agent.password_hash)
-    if found is None:
-        found = store.get(tenant.id, username)
+            return (agent.name, agent.password_hash)
+    return store.get(tenant.id, username)
+
+
+def sign_in(tenant: TenantConfig, store: AgentStore, username: str, password: str) -> Agent | None:
+    """The agent, if `password` is theirs; None otherwise (same cost either way)."""
+    found = lookup(tenant, store, username)
     name, stored = found if found is not None else ("", _DUMMY)
     try:
         _HASHER.verify(stored, password)

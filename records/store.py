@@ -353,15 +353,26 @@ class CaseStore:
             rows = conn.execute(query).all()
         return {row.case_id: _message(row) for row in rows}
 
-    def versions(self, case_ids: list[str]) -> dict[str, int]:
-        """How much of each case is written (messages + events): it grows with every write."""
+    def versions(self, case_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """What of each case is written: (its summary's version, its last message's seq).
+        Either grows with every write; the seq also when a long backlog is written in
+        several batches that carry the same summary."""
         if not case_ids:
             return {}
-        query = select(cases.c.case_id, cases.c.journal_version).where(
-            cases.c.case_id.in_(case_ids)
+        last_seq = (
+            select(func.coalesce(func.max(case_messages.c.seq), 0))
+            .where(case_messages.c.case_id == cases.c.case_id)
+            .scalar_subquery()
         )
+        found: dict[str, tuple[int, int]] = {}
         with unavailable_as_retryable(), self.engine.connect() as conn:
-            return {row.case_id: row.journal_version for row in conn.execute(query)}
+            for start in range(0, len(case_ids), 500):
+                query = select(cases.c.case_id, cases.c.journal_version, last_seq).where(
+                    cases.c.case_id.in_(case_ids[start : start + 500])
+                )
+                for case_id, version, seq in conn.execute(query):
+                    found[case_id] = (version, seq)
+        return found
 
     def summary(self, case_id: str) -> CaseSnapshot | None:
         with unavailable_as_retryable(), self.engine.connect() as conn:

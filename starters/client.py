@@ -240,14 +240,24 @@ class CaseClient:
         )
         await self.handle(case_id).signal(name, body)
 
-    async def act(self, case_id: str, command: Command) -> CaseView:
-        """Apply a command and wait for the verdict: the new state, or WorkflowUpdateFailedError."""
-        name = NAMES[type(command)]
-        return await self.update(case_id, name, command.model_dump(mode="json", exclude_none=True))
+    async def act(self, case_id: str, command: Command, update_id: str | None = None) -> CaseView:
+        """Apply a command and wait for the verdict: the new state, or WorkflowUpdateFailedError.
 
-    async def update(self, case_id: str, name: str, payload: Mapping[str, Any] | None) -> CaseView:
+        With `update_id`, a retry of the same action (after a timeout, a double click) is
+        applied once: Temporal answers it with the first one's outcome."""
+        name = NAMES[type(command)]
+        payload = command.model_dump(mode="json", exclude_none=True)
+        return await self.update(case_id, name, payload, update_id)
+
+    async def update(
+        self,
+        case_id: str,
+        name: str,
+        payload: Mapping[str, Any] | None,
+        update_id: str | None = None,
+    ) -> CaseView:
         result: CaseView = await self.handle(case_id).execute_update(
-            name, payload, result_type=CaseView
+            name, payload, id=update_id, result_type=CaseView
         )
         return result
 

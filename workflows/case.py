@@ -286,6 +286,9 @@ class CaseWorkflow:
         self._published: dict[str, Any] = {}
         self._staff = _Deliveries(self._delivery_failed)
         self._customer = _Deliveries(self._delivery_failed, self._delivery_result)
+        # The FAQ bot's questions: their own queue, so a reply retrying for hours does not
+        # hold the bot up, nor a slow FAQ the replies.
+        self._bot = _Deliveries(self._delivery_failed, self._delivery_result)
         self._journal: _Journal | None = None
         self._signals = 0  # received by this run
         self._woken = False  # a delivery's outcome changed the case: look again
@@ -299,7 +302,8 @@ class CaseWorkflow:
         journal_on = workflow.patched(CASE_JOURNAL)
         chat_on = workflow.patched(CHAT_HANDOFF)
         chat_urgent = workflow.patched(CHAT_EVENTS_URGENT)
-        tasks = [asyncio.create_task(q.run()) for q in (self._staff, self._customer)]
+        queues = (self._staff, self._customer, self._bot)
+        tasks = [asyncio.create_task(q.run()) for q in queues]
         if self._state is None:
             try:
                 policy = await workflow.execute_activity(
@@ -375,6 +379,7 @@ class CaseWorkflow:
                     or (
                         self._staff.idle
                         and self._customer.idle
+                        and self._bot.idle
                         and (self._journal is None or self._journal.idle)
                         and workflow.all_handlers_finished()
                     )
@@ -419,7 +424,12 @@ class CaseWorkflow:
 
     def _queue(self, *effects: Effect) -> None:
         for effect in effects:
-            (self._staff if isinstance(effect, Notify) else self._customer).queue.append(effect)
+            if isinstance(effect, Notify):
+                self._staff.queue.append(effect)
+            elif isinstance(effect, AskBot):
+                self._bot.queue.append(effect)
+            else:
+                self._customer.queue.append(effect)
 
     def _delivery_failed(self, effect: Effect, error: str) -> None:
         if self._state is None:
@@ -454,6 +464,7 @@ class CaseWorkflow:
             not self._inbox
             and self._staff.idle
             and self._customer.idle
+            and self._bot.idle
             and workflow.all_handlers_finished()
             and (
                 journal is None

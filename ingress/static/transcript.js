@@ -57,6 +57,8 @@ window.liveTranscript = function (o) {
   const form = document.getElementById("write");
   if (!form) return;
   let pending = null;
+  // An edited message is a new message: it gets a new id.
+  document.getElementById("text").addEventListener("input", () => { pending = null; });
   form.addEventListener("submit", async e => {
     e.preventDefault();
     const text = document.getElementById("text"), send = document.getElementById("send");

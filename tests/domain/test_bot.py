@@ -6,7 +6,7 @@ import pytest
 
 from domain.case import CaseState
 from domain.commands import AgentMessage, ChatJoined, CustomerMessage
-from domain.effects import AskBot, BotAnswer, Notify
+from domain.effects import AskBot, BotAnswer, Notify, ReplyToCustomer
 from domain.models import Author, CaseInput, Channel
 from domain.tenant import resolve
 
@@ -54,12 +54,51 @@ def test_a_chat_question_asks_the_faq_and_the_answer_is_written_as_the_bot(tenan
     [asked] = say(state, "how do I return an item?", 2)
     assert isinstance(asked, AskBot) and asked.question == "how do I return an item?"
     answer = BotAnswer(answer="Bring it to a store.", matched="How do I return an item?")
-    assert state.bot_answered(asked, answer, T0 + timedelta(minutes=2)) == []
+    [sent] = state.bot_answered(asked, answer, T0 + timedelta(minutes=2))
+    assert isinstance(sent, ReplyToCustomer) and sent.channel is Channel.CHAT
     [line] = bot_lines(state)
+    assert sent.text == line  # the chat provider gets what the transcript shows
     assert line.startswith("Bring it to a store.") and "agent" in line
     assert events(state, "bot_answered")[0].detail["faq"] == "How do I return an item?"
     assert state.clocks  # a bot's answer is not a person's: the response clocks still run
     assert state.first_response_at is None
+
+
+def test_a_greeting_or_a_picture_is_neither_a_question_nor_a_miss(tenants):
+    state = in_chat(tenants)
+    assert say(state, "thanks!", 2) == [] and say(state, "hi", 3) == []
+    assert state.bot_misses == 0 and not state.bot_handed_over
+
+
+def test_a_text_that_asked_for_a_person_starts_the_chat_with_one(tenants):
+    policy = resolve(tenants["harbour-retail"], range(2025, 2029))
+    state, _ = CaseState.open(
+        CaseInput.model_validate(
+            {
+                "case_id": "c-human",
+                "tenant": "harbour-retail",
+                "customer": {"id": "cust-2", "phone": "+447700123456"},
+                "channel": "sms",
+                "message": "My order is late",
+                "message_id": "SM0",
+            }
+        ),
+        policy,
+        "run-origin-1",
+        T0,
+    )
+    state.chat_handoff_on = True
+    state.apply(CustomerMessage(channel=Channel.SMS, text="I want a human"), T0)
+    assert state.chat_offered_at is not None and state.bot_handed_over
+    assert events(state, "bot_handover")[0].reason == "asked for a person by text ('human')"
+    state.apply(ChatJoined(), T0 + timedelta(minutes=1))
+    assert say(state, "how do I return an item?", 2) == []  # a person answers
+
+
+def test_a_chat_the_case_never_offered_gets_no_bot(tenants):
+    state = in_chat(tenants)
+    state.chat_offered_at = None  # e.g. a case opened by writing in an old case's chat page
+    assert say(state, "how do I return an item?", 2) == []
 
 
 def test_asking_for_a_person_hands_over_for_good_and_tells_the_staff(tenants):
@@ -100,7 +139,7 @@ def test_an_agent_answering_in_the_chat_stops_the_bot_and_a_late_answer_is_dropp
     [asked] = say(state, "how do I return an item?", 2)
     state.apply(AgentMessage(agent="kim", text="Hi, Kim here"), T0 + timedelta(minutes=3))
     assert state.bot_handed_over and events(state, "bot_handover")[0].actor == "kim"
-    late = state.bot_answered(asked, BotAnswer(answer="Bring it back."), T0)
+    late = state.bot_answered(asked, BotAnswer(answer="Bring it back."), T0)  # dropped
     assert late == [] and bot_lines(state) == []
 
 

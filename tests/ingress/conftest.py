@@ -62,6 +62,7 @@ class FakeCases:
     # cases that take updates: the real domain decides (a refusal changes nothing)
     states: dict[str, CaseState] = field(default_factory=dict)
     acts: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    outcomes: dict[tuple[str, str], CaseView] = field(default_factory=dict)
 
     def _check(self) -> None:
         if not self.up:
@@ -86,17 +87,22 @@ class FakeCases:
             raise CaseClosed(case_id)
         self.signals.append((case_id, name, payload.model_dump(mode="json")))
 
-    async def act(self, case_id: str, command: Command) -> CaseView:
+    async def act(self, case_id: str, command: Command, update_id: str | None = None) -> CaseView:
         self._check()
         state = self.states.get(case_id)
         if case_id in self.closed or state is None:
             raise CaseClosed(case_id)
+        if update_id is not None and (case_id, update_id) in self.outcomes:
+            return self.outcomes[(case_id, update_id)]  # as Temporal: one update per id
         try:
             state.apply(command, state.opened_at + timedelta(minutes=len(self.acts) + 1))
         except Rejected as exc:
             raise Refused(str(exc)) from None
         self.acts.append((case_id, NAMES[type(command)], command.model_dump(mode="json")))
-        return view(state)
+        outcome = view(state)
+        if update_id is not None:
+            self.outcomes[(case_id, update_id)] = outcome
+        return outcome
 
     async def ping(self) -> None:
         self._check()

@@ -26,7 +26,7 @@ from records.channels import ChannelStore
 from records.store import CaseStore
 from service.settings import Settings
 from tests.ingress.conftest import FakeCases, running
-from tests.records.test_store import T0, batch
+from tests.records.test_store import T0, batch, event
 
 CASE = "northwind-telecom-sms-0123456789ab"
 
@@ -146,10 +146,18 @@ async def test_a_long_case_shows_the_recent_messages_and_pages_back(chat_app: Ch
     assert [m["seq"] for m in body["messages"]] == list(range(31, 81)) and body["more_before"]
 
 
-async def read_events(response: httpx.Response, count: int) -> list[dict]:
+async def read_events(
+    response: httpx.Response | AsyncIterator[str], count: int, kind: str = "message"
+) -> list[dict]:
+    """The next `count` events named `kind` (the stream also says whether the case ended);
+    pass `response.aiter_lines()` to read one stream more than once."""
     found: list[dict] = []
-    async for line in response.aiter_lines():
-        if line.startswith("data: "):
+    name = ""
+    lines = response.aiter_lines() if isinstance(response, httpx.Response) else response
+    async for line in lines:
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: ") and name == kind:
             found.append(json.loads(line.removeprefix("data: ")))
             if len(found) == count:
                 break
@@ -209,3 +217,21 @@ async def test_what_the_customer_writes_reaches_the_case_once(chat_app: ChatApp)
     assert empty.status_code == 400 and "write a message" in empty.json()["error"]
     forged = await chat_app.http.post(f"/chat/{CASE}/messages?t=nope", data=form)
     assert forged.status_code == 403
+
+
+async def test_the_page_hears_when_its_case_ends(chat_app: ChatApp):
+    chat_app.records.write(batch([entry(1, "first")], case_id=CASE))
+    async with (
+        served(chat_app.app) as base,
+        httpx.AsyncClient(base_url=base) as http,
+        http.stream("GET", chat_app.url(path="/events")) as response,
+    ):
+        lines = response.aiter_lines()
+        [open_case] = await asyncio.wait_for(read_events(lines, 1, "case"), 5)
+        assert open_case == {"closed": False}
+        await asyncio.sleep(0.2)  # the stream waits on the watch now
+        closing = [event(1, "closed")]
+        ended = batch([entry(1, "first")], closing, case_id=CASE, status="closed", closed_at=T0)
+        chat_app.records.write(ended)
+        [closed] = await asyncio.wait_for(read_events(lines, 1, "case"), 5)
+    assert closed == {"closed": True}

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +25,7 @@ from ingress.spool import Spool
 from ingress.throttle import SignInThrottle
 from records.agents import AgentStore, hash_password
 from records.channels import ChannelStore
+from records.schema import agents as agents_table
 from records.store import CaseStore
 from service.settings import Settings
 from tests.ingress.conftest import FakeCases
@@ -243,12 +245,17 @@ async def test_each_action_is_an_update_and_a_refusal_says_why(console: Console)
     await console.sign_in("northwind-telecom", "sam", "sam password")
     csrf = await console.csrf("/console/cases/nw-case-1")
 
-    async def act(action: str, reason: str = "") -> httpx.Response:
-        data = {"csrf": csrf, "reason": reason}
+    async def act(action: str, reason: str = "", action_id: str | None = None) -> httpx.Response:
+        data = {"csrf": csrf, "reason": reason, "action_id": action_id or uuid.uuid4().hex}
         return await console.http.post(f"/console/cases/nw-case-1/actions/{action}", data=data)
 
-    escalated = await act("escalate", "customer is a hospital")
+    escalated = await act("escalate", "customer is a hospital", "press-0001")
     assert escalated.status_code == 200 and escalated.json()["level"] == "L2"
+    again = await act("escalate", "customer is a hospital", "press-0001")  # no answer seen
+    assert again.status_code == 200 and again.json()["level"] == "L2"  # applied once
+    data = {"csrf": csrf, "reason": "x"}
+    no_id = await console.http.post("/console/cases/nw-case-1/actions/escalate", data=data)
+    assert no_id.status_code == 400
     assert (await act("acknowledge")).json()["message"] == "Acknowledged: the case is yours."
     again = await act("acknowledge")
     assert again.status_code == 409 and again.json()["error"].startswith("The case refused: ")
@@ -276,7 +283,7 @@ async def test_each_action_is_an_update_and_a_refusal_says_why(console: Console)
     assert ended.status_code == 410 and ended.json()["error"] == "This case has ended."
     console.cases.up = False
     down = await act("acknowledge")
-    assert down.status_code == 503
+    assert down.status_code == 503 and "applied once" in down.json()["error"]
 
 
 async def test_an_agent_of_another_tenant_cannot_act_on_a_case(console: Console):
@@ -366,18 +373,55 @@ async def test_repeated_wrong_passwords_close_sign_in_for_the_account_for_a_whil
     assert (await console.sign_in("northwind-telecom", "sam", "sam password")).status_code == 303
 
 
-def test_the_throttle_counts_per_account_and_per_address_in_a_sliding_window():
+def test_the_throttle_counts_attempts_per_account_and_address_in_a_sliding_window():
     now = [0.0]
-    throttle = SignInThrottle(per_account=2, per_address=3, window=60, clock=lambda: now[0])
-    throttle.failed("t/a", "1.2.3.4")
+    throttle = SignInThrottle(
+        per_account_address=2, per_address=3, per_account=4, window=60, clock=lambda: now[0]
+    )
+    assert throttle.begin("t/a", "1.2.3.4") == 0
     now[0] = 10
-    throttle.failed("t/a", "1.2.3.4")
-    assert throttle.wait("t/a", "5.6.7.8") == 50  # until the first failure leaves the window
-    assert throttle.wait("t/b", "1.2.3.4") == 0
-    throttle.failed("t/b", "1.2.3.4")
-    assert throttle.wait("t/c", "1.2.3.4") == 50  # the address's third failure
+    assert throttle.begin("t/a", "1.2.3.4") == 0
+    assert throttle.begin("t/a", "1.2.3.4") == 50  # until the first leaves the window
+    assert throttle.begin("t/a", "5.6.7.8") == 0  # the same account from elsewhere: fine
+    assert throttle.begin("t/b", "1.2.3.4") == 0  # the address's third attempt
+    assert throttle.begin("t/c", "1.2.3.4") == 50  # a fourth account from it: wait
+    assert throttle.begin("t/a", "9.9.9.9") == 0  # the account's fourth attempt anywhere
+    assert throttle.begin("t/a", "8.8.8.8") == 50  # a distributed guess stops too
     now[0] = 61
-    assert throttle.wait("t/a", "1.2.3.4") == 0 and throttle.wait("t/c", "1.2.3.4") == 0
-    throttle.failed("t/a", "9.9.9.9")
-    throttle.succeeded("t/a")
-    assert throttle.wait("t/a", "9.9.9.9") == 0
+    assert throttle.begin("t/a", "1.2.3.4") == 0
+
+
+def test_a_right_password_is_not_counted_against_anyone():
+    throttle = SignInThrottle(per_account_address=2, per_address=2, per_account=2)
+    for _ in range(5):
+        assert throttle.begin("t/a", "1.2.3.4") == 0
+        throttle.succeeded("t/a", "1.2.3.4")
+    assert throttle._attempts == {}
+
+
+async def test_parallel_wrong_passwords_cannot_slip_past_the_limit(console: Console):
+    form = await console.http.get("/console/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf is not None
+    data = {"tenant": "northwind-telecom", "username": "sam", "password": "guess"}
+    tries = [console.http.post("/console/login", data=data | {"csrf": csrf.group(1)})]
+    tries += [
+        console.http.post("/console/login", data=data | {"csrf": csrf.group(1)}) for _ in range(11)
+    ]
+    answers = sorted(r.status_code for r in await asyncio.gather(*tries))
+    assert answers == [401] * 5 + [429] * 7  # five checked; the rest refused unchecked
+
+
+async def test_a_session_ends_when_its_agent_is_removed_or_changes_password(console: Console):
+    await console.sign_in("northwind-telecom", "sam", "sam password")
+    assert (await console.http.get("/console")).status_code == 200
+    agents = AgentStore(engine=console.records.engine)
+    with agents.engine.begin() as conn:
+        conn.execute(
+            agents_table.update()
+            .where(agents_table.c.username == "sam")
+            .values(password_hash=hash_password("a new password"))
+        )
+    assert (await console.http.get("/console")).headers["location"] == "/console/login"
+    events = await console.http.get("/console/events")
+    assert events.status_code == 401

@@ -73,3 +73,28 @@ async def test_nothing_new_times_out_and_a_case_not_in_the_store_is_followed_too
     await asyncio.sleep(0.05)
     write(records, "later", 1)  # the journal's first write for a new case
     assert await waiting
+
+
+async def test_a_backlog_written_in_two_batches_with_one_summary_wakes_twice(
+    records: CaseStore,
+):
+    """The journal splits a long backlog; every batch carries the summary as of the last
+    entry (its version does not move between them), yet each batch's messages are news."""
+    entries = [entry(i, f"m{i}") for i in range(1, 251)]
+    first, second = batch(entries[:199], case_id="c-1"), batch(entries[199:], case_id="c-1")
+    whole = batch(entries, case_id="c-1").summary
+    records.write(first.model_copy(update={"summary": whole}))
+    watch = StoreWatch(records)
+    assert await watch.wait("c-1", watch.generation("c-1"), 5)
+    seen = watch.generation("c-1")
+    records.write(second.model_copy(update={"summary": whole}))
+    assert await watch.wait("c-1", seen, 5)
+
+
+def test_a_strange_last_event_id_starts_from_the_pages_own_point():
+    class Headers:
+        def __init__(self, value: str) -> None:
+            self.headers = {"last-event-id": value}
+
+    for value, expected in [("12", 12), ("²", 7), ("9" * 40, 7), ("-3", 7), ("", 7)]:
+        assert live.resume_from(Headers(value), 7) == expected  # type: ignore[arg-type]

@@ -6,7 +6,9 @@ Older folders hold histories that running cases may still have, and must keep re
 `v1/` from before the `keep-deadline-timer` patch, `v2/` from before `case-journal`
 (when the workflow kept its whole transcript and wrote no record to the store), `v3/` from
 before `channel-outcomes` (when a customer message's delivery answered a bool and a failed
-one was only recorded).
+one was only recorded); `v4/` from before `chat-events-urgent` and the FAQ bot (chats offered,
+one joined then quiet, one never opened, both back on SMS, with the chat's events journalled
+late).
 """
 
 import json

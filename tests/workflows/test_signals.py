@@ -256,3 +256,17 @@ async def test_actions_racing_a_close_are_answered_not_left_hanging(
         final = await handle.result()
     assert final.status == "closed" and final.assignee is None
     assert all(isinstance(o, Exception) for o in outcomes), outcomes
+
+
+async def test_an_action_pressed_twice_with_one_update_id_is_applied_once(
+    time_env: WorkflowEnvironment, tenants
+):
+    """What the console relies on when an agent presses again after no answer."""
+    recorder = Recorder(tenants)
+    async with case_worker(time_env.client, recorder) as tq:
+        handle = await open_case(time_env.client, tq, case_input())
+        payload = {"actor": "sam", "kind": "hierarchical", "reason": "hospital"}
+        first = await handle.execute_update("escalate", payload, id="console-escalate-1")
+        again = await handle.execute_update("escalate", payload, id="console-escalate-1")
+        other = await handle.execute_update("escalate", payload, id="console-escalate-2")
+    assert first["level"] == again["level"] == 2 and other["level"] == 3
