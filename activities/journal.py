@@ -13,6 +13,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.rca import RcaRecord
 from domain.record import JournalBatch, JournalResult
 from records.store import CaseStore, StoreUnavailable
 
@@ -30,6 +31,17 @@ class JournalActivities:
     def __post_init__(self) -> None:
         writers = 1 if self.store.engine.dialect.name == "sqlite" else 4
         self._executor = ThreadPoolExecutor(writers, thread_name_prefix="journal")
+
+    @activity.defn(name="record_rca")
+    async def record_rca(self, found: RcaRecord) -> None:
+        """An RCA's row: its owner, due date, status and, once completed, its outcome."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self.store.write_rca, found)
+        except StoreUnavailable as exc:
+            raise ApplicationError(
+                f"case record store unavailable: {exc}", type="StoreUnavailable"
+            ) from exc
 
     @activity.defn(name="journal_case")
     async def journal_case(self, batch: JournalBatch) -> JournalResult:

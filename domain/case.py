@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from domain import bot, clocks, conversation, delivery, escalation
+from domain import bot, clocks, conversation, delivery, escalation, rca
 from domain import matrix as routing
 from domain.channels import SendResult
 from domain.commands import (
@@ -33,7 +33,7 @@ from domain.commands import (
     SetPriority,
     SmsConsent,
 )
-from domain.effects import AskBot, BotAnswer, Effect, Notify, ReplyToCustomer
+from domain.effects import AskBot, BotAnswer, Effect, Notify, ReplyToCustomer, StartRca
 from domain.escalation import AckWait
 from domain.models import (
     CaseInput,
@@ -105,6 +105,9 @@ class CaseState(BaseModel):
     # person took over (for good).
     bot_misses: int = 0
     bot_handed_over: bool = False
+    rcas_opened: int = 0  # root-cause follow-ups opened on resolution so far
+    # Set by the workflow for each run (a versioning gate, never carried): opens RCAs.
+    rca_on: bool = Field(default=False, exclude=True)
     # Set by the workflow for each run (a versioning gate, never carried): offers chat.
     chat_handoff_on: bool = Field(default=False, exclude=True)
     deferred: list[delivery.Deferred] = Field(default_factory=list)
@@ -279,7 +282,7 @@ class CaseState(BaseModel):
                 self.ack = None
                 self.client_request_pending = False
                 self.log(now, "resolved", actor, reason=resolution)
-                return []
+                return self._root_cause(now)
             case Reopen(actor=actor, reason=reason):
                 return self.reopen(actor, reason, now)
             case Close(actor=actor):
@@ -291,6 +294,22 @@ class CaseState(BaseModel):
             case ChatJoined():
                 return conversation.chat_joined(self, now)
         raise Rejected(f"unsupported command {type(command).__name__}")
+
+    def _root_cause(self, now: datetime) -> list[Effect]:
+        """An escalated, breached or P1 case opens an RCA follow-up when it is resolved."""
+        why = rca.reasons(self) if self.rca_on else []
+        if not why:
+            return []
+        self.rcas_opened += 1
+        start = rca.plan(self, why, now, self.rcas_opened)
+        self.log(
+            now,
+            "rca_opened",
+            SYSTEM,
+            reason=", ".join(r.value for r in why),
+            detail={"rca": start.rca_id, "due": start.due_at.isoformat()},
+        )
+        return [StartRca(key=f"{self.case_id}:{start.rca_id}", start=start)]
 
     def reject(self, name: str, error: str, now: datetime, actor: str | None = None) -> None:
         """Record a signal that could not be applied, so the supervisor sees why."""
@@ -308,7 +327,10 @@ class CaseState(BaseModel):
             return delivery.fall_back(self, effect, error, now)
         if isinstance(effect, AskBot):
             return bot.unavailable(self, error, now)
-        target = effect.kind if isinstance(effect, Notify) else effect.channel.value
+        if isinstance(effect, StartRca):
+            target = effect.start.rca_id
+        else:
+            target = effect.kind if isinstance(effect, Notify) else effect.channel.value
         self.log(
             now,
             "delivery_failed",

@@ -4,21 +4,29 @@ The case decides; activities carry these out. Each effect has a key derived from
 the case (never random), so a retried delivery is recognised as the same one.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
 from domain import matrix as routing
-from domain.models import Channel, Level
+from domain.models import Channel, Level, Priority
 from domain.templates import render
-from domain.tenant import Contact
+from domain.tenant import Contact, RcaReason
 
 if TYPE_CHECKING:
     from domain.case import CaseState
 
 NoticeKind = Literal[
-    "escalation", "ack_reminder", "sla_warning", "sla_breach", "callback", "chat_handover"
+    "escalation",
+    "ack_reminder",
+    "sla_warning",
+    "sla_breach",
+    "callback",
+    "chat_handover",
+    "rca_opened",
+    "rca_reminder",
+    "rca_overdue",
 ]
 
 
@@ -87,7 +95,36 @@ class BotAnswer(BaseModel):
     coverage: float = 0.0
 
 
-Effect = Notify | ReplyToCustomer | AskBot
+class RcaStart(BaseModel):
+    """What the case hands its RCA: everything it needs, and no customer data."""
+
+    rca_id: str
+    case_id: str
+    tenant: str
+    brand: str
+    priority: Priority
+    team: str
+    reasons: list[RcaReason]
+    owner_level: Level
+    owners: list[Contact]
+    managers: list[Contact]
+    opened_at: datetime
+    due_at: datetime
+    remind_at: list[datetime]
+    overdue_every: timedelta
+    categories: list[str]
+    templates: dict[str, str]
+
+
+class StartRca(BaseModel):
+    """Open the case's root-cause follow-up: a child workflow that outlives the case."""
+
+    type: Literal["rca"] = "rca"
+    key: str
+    start: RcaStart
+
+
+Effect = Notify | ReplyToCustomer | AskBot | StartRca
 
 
 def _key(case: "CaseState") -> str:

@@ -5,6 +5,7 @@ import re
 import string
 import tomllib
 from datetime import date, timedelta
+from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -199,6 +200,10 @@ TEMPLATE_FIELDS = frozenset(
         "details_url",
         "failed_channel",
         "chat_link",
+        "rca_id",
+        "reasons",
+        "due",
+        "owner",
     }
 )
 
@@ -237,6 +242,14 @@ DEFAULT_TEMPLATES = {
     "bot_handover": (
         "I am passing you to a person at {brand}. They can see this whole conversation, "
         "so there is no need to repeat anything."
+    ),
+    "notify_rca_opened": (
+        "RCA {rca_id} for case {case_id} ({priority}, {reasons}): find the root cause and "
+        "a corrective action by {due}."
+    ),
+    "notify_rca_reminder": "Reminder: RCA {rca_id} for case {case_id} is due {due}.",
+    "notify_rca_overdue": (
+        "RCA {rca_id} for case {case_id} is overdue (due {due}; owner {owner})."
     ),
     "notify_chat_handover": (
         "Case {case_id} ({priority}): a customer in the web chat asks for a person "
@@ -371,6 +384,49 @@ class ChatBotConfig(Config):
         return self
 
 
+class RcaReason(StrEnum):
+    ESCALATED = "escalated"
+    BREACHED = "breached"
+    P1 = "p1"
+
+
+class RcaConfig(Config):
+    """Root-cause follow-ups: which resolved cases get one, who owns it, when it is due."""
+
+    enabled: bool = True
+    when: list[RcaReason] = Field(
+        default_factory=lambda: [RcaReason.ESCALATED, RcaReason.BREACHED, RcaReason.P1],
+        description="a resolved case that was escalated, breached an SLA, or is P1",
+    )
+    owner_level: LevelInput = Field(
+        default=Level.L2, description="the matrix level whose contacts own the RCA"
+    )
+    due_in: Duration = Field(
+        default=timedelta(hours=24), description="business time from resolution to the due date"
+    )
+    remind_before: list[Duration] = Field(
+        default_factory=lambda: [timedelta(hours=8), timedelta(hours=2)],
+        description="business time before the due date at which the owner is reminded",
+    )
+    overdue_every: Duration = Field(
+        default=timedelta(days=1),
+        description="overdue: the owner's manager is told at once, then at this interval, "
+        "doubling, at most 5 times",
+    )
+    categories: list[str] = Field(
+        default_factory=lambda: [
+            "process",
+            "training",
+            "product_defect",
+            "policy",
+            "system_outage",
+            "third_party",
+        ],
+        min_length=1,
+        description="the cause categories an RCA is completed with",
+    )
+
+
 class EmailConfig(Config):
     """Where the tenant's customer email comes from and where replies go."""
 
@@ -397,6 +453,7 @@ class TenantConfig(Config):
     email: EmailConfig = EmailConfig()
     chat_handoff: ChatHandoffConfig = ChatHandoffConfig()
     chat_bot: ChatBotConfig = ChatBotConfig()
+    rca: RcaConfig = RcaConfig()
     # Never serialised: the policy a case carries (its history, its state) has no hashes.
     agents: list[AgentConfig] = Field(default_factory=list, exclude=True)
 

@@ -213,3 +213,26 @@ agents = Table(
     Column("created_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("tenant", "username"),
 )
+
+# Root-cause follow-ups (RcaWorkflow): kept current, with the outcome once completed.
+rcas = Table(
+    "rcas",
+    metadata,
+    Column("rca_id", String(160), primary_key=True),
+    Column("case_id", String(128), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("reasons", String(64), nullable=False),  # comma-separated: escalated,breached,p1
+    Column("owner", String(400), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("overdue", Boolean, nullable=False),
+    Column("completed_at", UtcDateTime),
+    Column("completed_by", String(128)),
+    Column("cause_category", String(64)),
+    Column("corrective_action", Text),
+    Column("action_owner", String(128)),
+    Index(None, "case_id"),
+    Index(None, "tenant", "opened_at"),
+)

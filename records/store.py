@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from domain.models import Author, BodyRef, Channel
+from domain.rca import RcaRecord
 from domain.record import (
     CaseSnapshot,
     ErasureReport,
@@ -45,7 +46,7 @@ from domain.record import (
     TranscriptPage,
     digest,
 )
-from records.schema import case_events, case_messages, cases, conversations, message_bodies
+from records.schema import case_events, case_messages, cases, conversations, message_bodies, rcas
 
 ERASED = "erased"
 # An address that drops packets would otherwise hold a connect for the OS's TCP timeout.
@@ -373,6 +374,29 @@ class CaseStore:
                 for case_id, version, seq in conn.execute(query):
                     found[case_id] = (version, seq)
         return found
+
+    # ----- root-cause follow-ups -------------------------------------------------------------
+    def write_rca(self, found: RcaRecord) -> None:
+        """The RCA as it stands now (an older write never follows a newer: one RCA, one
+        workflow, writing in order)."""
+        values = {**found.model_dump(exclude={"reasons", "status"})}
+        values |= {"reasons": ",".join(found.reasons), "status": found.status.value}
+        stmt = self._insert(rcas).values(values)
+        changed = {k: stmt.excluded[k] for k in values if k != "rca_id"}
+        with write_transaction(self.engine) as conn:
+            conn.execute(stmt.on_conflict_do_update(index_elements=[rcas.c.rca_id], set_=changed))
+
+    def rcas(self, case_id: str) -> list[RcaRecord]:
+        """The case's RCAs, oldest first."""
+        query = select(rcas).where(rcas.c.case_id == case_id).order_by(rcas.c.opened_at)
+        with unavailable_as_retryable(), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            RcaRecord.model_validate(
+                {**row._mapping, "reasons": [r for r in row.reasons.split(",") if r]}
+            )
+            for row in rows
+        ]
 
     def summary(self, case_id: str) -> CaseSnapshot | None:
         with unavailable_as_retryable(), self.engine.connect() as conn:

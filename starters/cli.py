@@ -724,3 +724,66 @@ def agents_list(tenant: Annotated[str, typer.Option(help="the tenant id")]) -> N
         fail(f"the record store: {exc}")
     for found in stored:
         typer.echo(f"{found.username:<20} {found.name:<30} record store")
+
+
+rca_app = typer.Typer(help="Root-cause follow-ups of resolved cases.", no_args_is_help=True)
+app.add_typer(rca_app, name="rca")
+
+
+@rca_app.command("list")
+def rca_list(
+    case_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per RCA")] = False,
+) -> None:
+    """The case's RCAs from the case record store: owner, due date, status, outcome."""
+    from records.store import CaseStore
+
+    cfg = settings()
+    store = CaseStore(cfg.records_url)
+    try:
+        found = store.rcas(case_id)
+    except StoreUnavailable as exc:
+        fail(f"case record store unavailable: {exc}")
+    finally:
+        store.close()
+    if not found:
+        typer.echo(f"no RCA for case {case_id}")
+    for row in found:
+        if as_json:
+            typer.echo(row.model_dump_json())
+            continue
+        typer.echo(
+            f"{row.rca_id}  {row.status.value}{' (was overdue)' if row.overdue else ''}  "
+            f"owner {row.owner}  due {row.due_at:%Y-%m-%d %H:%M} UTC  "
+            f"({', '.join(row.reasons)})"
+        )
+        if row.completed_at is not None:
+            typer.echo(
+                f"  cause {row.cause_category}: {row.corrective_action} "
+                f"(action owner {row.action_owner}; done by {row.completed_by} "
+                f"{row.completed_at:%Y-%m-%d %H:%M} UTC)"
+            )
+
+
+@rca_app.command("complete")
+def rca_complete(
+    rca_id: str,
+    actor: Annotated[str, typer.Option(help="who completes it")],
+    cause: Annotated[str, typer.Option(help="a cause category of the tenant's [rca] list")],
+    action: Annotated[str, typer.Option(help="the corrective action")],
+    owner: Annotated[str, typer.Option(help="who carries the corrective action out")],
+) -> None:
+    """Complete an RCA (the `complete` update): its verdict, or why it refused."""
+    cfg = settings()
+    payload = {
+        "actor": actor,
+        "cause_category": cause,
+        "corrective_action": action,
+        "action_owner": owner,
+    }
+
+    async def go() -> Any:
+        client = await _client(cfg)
+        return await client.client.get_workflow_handle(rca_id).execute_update("complete", payload)
+
+    emit(run(go()))

@@ -24,6 +24,7 @@ from service.settings import Settings
 from workers.interceptors import CaseLogContext
 from workers.sandbox import precompile_workflows, workflow_runner
 from workflows.case import CaseWorkflow
+from workflows.rca import RcaWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -91,13 +92,14 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[CaseWorkflow],
+        workflows=[CaseWorkflow, RcaWorkflow],
         activities=[
             tenant_activities.load_tenant_policy,
             tenant_activities.answer_from_faq,
             delivery.notify_escalation,
             delivery.send_customer_message,
             journal.journal_case,
+            journal.record_rca,
         ],
         workflow_runner=workflow_runner(),
         interceptors=[CaseLogContext()],

@@ -17,14 +17,14 @@ from typing import Any
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from domain import views
     from domain.case import CaseState, Rejected
     from domain.channels import SendResult
     from domain.commands import COMMANDS, parse_command
-    from domain.effects import AskBot, BotAnswer, Effect, Notify, ReplyToCustomer
+    from domain.effects import AskBot, BotAnswer, Effect, Notify, ReplyToCustomer, StartRca
     from domain.problems import problems
     from domain.record import CARRY_BYTES, JournalResult, TimelineWindow, TranscriptWindow
     from domain.tenant import TenantPolicy
@@ -71,6 +71,9 @@ CHAT_HANDOFF = "chat-handoff"
 # Patch: the chat's events (offered, joined, back on SMS, bot handover) are journalled at
 # once, so the chat page opens on the SMS story and the console sees the case move.
 CHAT_EVENTS_URGENT = "chat-events-urgent"
+# Patch: an escalated, breached or P1 case opens a root-cause follow-up (a child workflow)
+# when it is resolved.
+RCA_FOLLOW_UP = "rca-follow-up"
 SYSTEM = "system"
 
 
@@ -117,6 +120,18 @@ def _reason(err: ActivityError) -> str:
 
 
 async def _deliver(effect: Effect) -> Any:
+    if isinstance(effect, StartRca):
+        # An RCA started already (by an earlier attempt) is the same RCA.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                "RcaWorkflow",
+                effect.start,
+                id=effect.start.rca_id,
+                task_queue=workflow.info().task_queue,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,  # it outlives the case
+                static_summary=f"RCA for case {effect.start.case_id}",
+            )
+        return None
     if isinstance(effect, AskBot):
         return await workflow.execute_activity(
             "answer_from_faq",
@@ -302,6 +317,7 @@ class CaseWorkflow:
         journal_on = workflow.patched(CASE_JOURNAL)
         chat_on = workflow.patched(CHAT_HANDOFF)
         chat_urgent = workflow.patched(CHAT_EVENTS_URGENT)
+        rca_on = workflow.patched(RCA_FOLLOW_UP)
         queues = (self._staff, self._customer, self._bot)
         tasks = [asyncio.create_task(q.run()) for q in queues]
         if self._state is None:
@@ -323,6 +339,7 @@ class CaseWorkflow:
         state = self._state
         state.chat_handoff_on = chat_on
         state.record.chat_events_urgent(chat_urgent)
+        state.rca_on = rca_on
         if journal_on:
             self._journal = _Journal(state)
             tasks.append(asyncio.create_task(self._journal.run()))
@@ -424,7 +441,7 @@ class CaseWorkflow:
 
     def _queue(self, *effects: Effect) -> None:
         for effect in effects:
-            if isinstance(effect, Notify):
+            if isinstance(effect, Notify | StartRca):
                 self._staff.queue.append(effect)
             elif isinstance(effect, AskBot):
                 self._bot.queue.append(effect)
@@ -485,7 +502,7 @@ class CaseWorkflow:
         }
         changed = [
             key.value_set(values[key.name])
-            for key in visibility.ALL
+            for key in visibility.CASE
             if self._published.get(key.name) != values[key.name]
         ]
         if changed:

@@ -1,4 +1,5 @@
-"""Search attributes a case keeps current, so cases can be listed and filtered without PII."""
+"""Search attributes cases and their RCA follow-ups keep current, so both can be listed and
+filtered without PII."""
 
 from typing import Any
 
@@ -11,8 +12,11 @@ CASE_CHANNEL = SearchAttributeKey.for_keyword("CaseChannel")
 ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
 ASSIGNED_TEAM = SearchAttributeKey.for_keyword("AssignedTeam")
+# A root-cause follow-up (RcaWorkflow): open, overdue, done. It also sets Tenant, AssignedTeam.
+RCA_STATUS = SearchAttributeKey.for_keyword("RcaStatus")
 
-ALL: list[SearchAttributeKey[Any]] = [
+# What a case keeps current.
+CASE: list[SearchAttributeKey[Any]] = [
     CASE_STATUS,
     CASE_PRIORITY,
     TENANT,
@@ -21,6 +25,8 @@ ALL: list[SearchAttributeKey[Any]] = [
     SLA_BREACHED,
     ASSIGNED_TEAM,
 ]
+# Every attribute the namespace needs registered.
+ALL: list[SearchAttributeKey[Any]] = [*CASE, RCA_STATUS]
 
 
 def dev_server_flags() -> list[str]:

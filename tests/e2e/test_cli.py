@@ -218,3 +218,35 @@ def test_demo_seeds_cases_that_escalate_by_different_routes(dev_system: DevSyste
     assert routes[ids[2]] == ["priority_based"] and views[ids[2]]["level"] == 2  # VIP
     assert views[ids[3]]["tenant"] == "demo-express"  # breaches its one-minute SLA next
     assert views[ids[4]]["team"] == "payments"  # functional routing at open
+
+
+def test_a_resolved_escalated_case_gets_an_rca_completed_from_the_cli(dev_system: DevSystem):
+    dev = dev_system
+    dev.cli(
+        "case", "open", "--case-id", "e2e-rca", "--tenant", "northwind-telecom",
+        "--customer-id", "c-rca", "--phone", "+12025550125", "--message", "Billed twice",
+    )  # fmt: skip
+    escalate = {"actor": "sam", "kind": "hierarchical", "reason": "wants a manager"}
+    dev.cli("case", "signal", "e2e-rca", "escalate", json.dumps(escalate), "--wait")
+    resolve = {"actor": "sam", "resolution": "refunded"}
+    dev.cli("case", "signal", "e2e-rca", "resolve", json.dumps(resolve), "--wait")
+    listed = wait_for(
+        lambda: dev.cli("rca", "list", "e2e-rca").stdout, lambda out: "rca-e2e-rca-1" in out
+    )
+    assert "open" in listed and "(escalated)" in listed and "Shift supervisor" in listed
+    refused = dev.cli(
+        "rca", "complete", "rca-e2e-rca-1", "--actor", "sam", "--cause", "bad luck",
+        "--action", "none", "--owner", "sam", check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "unknown cause category 'bad luck'" in refused.stderr
+    done = dev.cli(
+        "rca", "complete", "rca-e2e-rca-1", "--actor", "sam", "--cause", "training",
+        "--action", "billing refresher for tier 1", "--owner", "dana",
+    )  # fmt: skip
+    assert json.loads(done.stdout)["status"] == "done"
+    final = wait_for(
+        lambda: dev.cli("rca", "list", "e2e-rca").stdout, lambda out: "cause training" in out
+    )
+    assert "billing refresher for tier 1 (action owner dana; done by sam" in final
+    timeline = dev.cli("case", "timeline", "e2e-rca").stdout
+    assert "rca_opened" in timeline and "rca-e2e-rca-1" in timeline

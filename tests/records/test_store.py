@@ -335,3 +335,41 @@ def test_each_cases_last_message_in_one_read(store: CaseStore):
     assert {case: m.seq for case, m in last.items()} == {"c-1": 2, "c-2": 1}
     assert last["c-1"].text == "message 2"
     assert store.last_messages([]) == {}
+
+
+def test_an_rca_row_is_kept_current_and_holds_its_outcome(store: CaseStore):
+    from domain.rca import RcaRecord, RcaStatus
+
+    opened = RcaRecord(
+        rca_id="rca-c-1-1",
+        case_id="c-1",
+        tenant="northwind-telecom",
+        team="billing",
+        reasons=["escalated", "p1"],
+        owner="Shift supervisor",
+        status=RcaStatus.OPEN,
+        opened_at=T0,
+        due_at=T0 + timedelta(days=2),
+        overdue=False,
+        completed_at=None,
+        completed_by=None,
+        cause_category=None,
+        corrective_action=None,
+        action_owner=None,
+    )
+    store.write_rca(opened)
+    store.write_rca(opened)  # a retried write changes nothing
+    done = opened.model_copy(
+        update={
+            "status": RcaStatus.DONE,
+            "overdue": True,
+            "completed_at": T0 + timedelta(days=3),
+            "completed_by": "sam",
+            "cause_category": "training",
+            "corrective_action": "x" * 1500,
+            "action_owner": "dana",
+        }
+    )
+    store.write_rca(done)
+    assert store.rcas("c-1") == [done]
+    assert store.rcas("c-2") == []

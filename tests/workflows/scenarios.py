@@ -10,7 +10,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.channels import Outcome, SendResult
 from domain.models import Channel, Level
-from tests.workflows.support import Recorder, case_input, eventually, open_case, state
+from tests.workflows.support import (
+    FIRST_RUN,
+    Recorder,
+    case_input,
+    eventually,
+    open_case,
+    query_once_started,
+    state,
+    timeline,
+)
 from workflows.case import CaseRun
 
 Scenario = Callable[[WorkflowEnvironment, str, Recorder], Awaitable[WorkflowHandle[Any, Any]]]
@@ -158,8 +167,54 @@ async def chat(env: WorkflowEnvironment, tq: str, recorder: Recorder) -> Workflo
     return handle
 
 
+async def _resolved_with_rca(
+    env: WorkflowEnvironment, tq: str, recorder: Recorder, case_id: str
+) -> tuple[WorkflowHandle[Any, Any], WorkflowHandle[Any, Any]]:
+    handle = await open_case(env.client, tq, case_input(case_id=case_id))
+    escalate = {"actor": "sam", "kind": "hierarchical", "reason": "wants a manager"}
+    await handle.execute_update("escalate", escalate)
+    await handle.execute_update("resolve", {"actor": "sam", "resolution": "credit given"})
+    await eventually(
+        lambda: timeline(handle), lambda events: any(e.type == "rca_opened" for e in events)
+    )
+    rca = env.client.get_workflow_handle(f"rca-{case_id}-1")
+    await eventually(lambda: query_once_started(rca), lambda s: s is not None)
+    return handle, rca
+
+
+async def rca_case(
+    env: WorkflowEnvironment, tq: str, recorder: Recorder
+) -> WorkflowHandle[Any, Any]:
+    """An escalated case resolved: it opens its RCA (a child), then closes: `rca-follow-up`."""
+    handle, _ = await _resolved_with_rca(env, tq, recorder, "replay-rca-case")
+    await handle.signal("close", {"actor": "sam"})
+    await handle.result()
+    return handle
+
+
+async def rca(env: WorkflowEnvironment, tq: str, recorder: Recorder) -> WorkflowHandle[Any, Any]:
+    """An RCA's whole life: opened, two reminders, overdue twice, a refused completion,
+    then completed through the update."""
+    _, follow_up = await _resolved_with_rca(env, tq, recorder, "replay-rca")
+    await env.sleep(timedelta(days=8))  # past the due date (business time) and a day more
+    await eventually(lambda: follow_up.query("state"), lambda s: s["overdue_notices"] >= 2)
+    await follow_up.signal("complete", {"actor": "sam"})
+    done = {
+        "actor": "sam",
+        "cause_category": "process",
+        "corrective_action": "one queue for billing disputes",
+        "action_owner": "dana",
+    }
+    await follow_up.execute_update("complete", done)
+    await follow_up.result()
+    FIRST_RUN[follow_up.id] = (await follow_up.describe()).run_id
+    return follow_up
+
+
 SCENARIOS: dict[str, Scenario] = {
     "chat": chat,
+    "rca_case": rca_case,
+    "rca": rca,
     "channels": channels,
     "ladder": ladder,
     "sla_clocks": sla_clocks,

@@ -21,6 +21,7 @@ from activities.tenants import TenantActivities
 from domain.channels import Outcome, SendResult
 from domain.effects import AskBot, BotAnswer, Notify, ReplyToCustomer
 from domain.models import CaseInput, Channel
+from domain.rca import RcaRecord
 from domain.record import (
     JournalBatch,
     JournalResult,
@@ -35,6 +36,7 @@ from records.store import CaseStore
 from tests.conftest import TENANTS_DIR
 from workers.sandbox import workflow_runner
 from workflows.case import CaseRun, CaseStart, CaseWorkflow
+from workflows.rca import RcaWorkflow
 
 T = TypeVar("T")
 
@@ -70,6 +72,8 @@ class Recorder:
     batches: list[JournalBatch] = field(default_factory=list)
     store_down: bool = False
     faq_down: bool = False
+    rcas: dict[str, RcaRecord] = field(default_factory=dict)
+    rca_writes: list[RcaRecord] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
     refused_writes: int = 0
 
@@ -80,6 +84,11 @@ class Recorder:
                 f"unknown tenant {tenant!r}", type="UnknownTenant", non_retryable=True
             )
         return resolve(self.tenants[tenant], range(2025, 2029))
+
+    @activity.defn(name="record_rca")
+    async def record_rca(self, found: RcaRecord) -> None:
+        self.rcas[found.rca_id] = found
+        self.rca_writes.append(found)
 
     @activity.defn(name="answer_from_faq")
     async def answer_from_faq(self, asked: AskBot) -> BotAnswer:
@@ -156,15 +165,18 @@ async def case_worker(
     so their timers cannot hold up time skipping for the next test. With `store`, the
     real journal activity writes to it instead of the recorder's dictionary."""
     task_queue = f"cases-{uuid.uuid4()}"
-    journal = JournalActivities(store).journal_case if store else recorder.journal_case
+    journals = JournalActivities(store) if store else None
+    journal = journals.journal_case if journals else recorder.journal_case
+    record_rca = journals.record_rca if journals else recorder.record_rca
     STARTED[task_queue] = []
     try:
         async with Worker(
             client,
             task_queue=task_queue,
-            workflows=[CaseWorkflow],
+            workflows=[CaseWorkflow, RcaWorkflow],
             workflow_runner=workflow_runner(),
             activities=[
+                record_rca,
                 recorder.load_tenant_policy,
                 recorder.answer_from_faq,
                 recorder.notify_escalation,
@@ -251,3 +263,14 @@ async def timeline(handle: WorkflowHandle[Any, Any]) -> list[TimelineEvent]:
 async def transcript(handle: WorkflowHandle[Any, Any]) -> list[TranscriptEntry]:
     window = await handle.query("transcript", result_type=TranscriptWindow)
     return window.entries
+
+
+async def query_once_started(handle: WorkflowHandle[Any, Any], name: str = "state") -> Any:
+    """A query's answer, or None while the workflow is not started yet (a child whose start
+    trails the event that announced it)."""
+    try:
+        return await handle.query(name)
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return None
+        raise
