@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from domain import bot, clocks, conversation, delivery, escalation, rca
+from domain import bot, clocks, conversation, csat, delivery, escalation, rca
 from domain import matrix as routing
 from domain.channels import SendResult
 from domain.commands import (
@@ -106,6 +106,13 @@ class CaseState(BaseModel):
     bot_misses: int = 0
     bot_handed_over: bool = False
     rcas_opened: int = 0  # root-cause follow-ups opened on resolution so far
+    # CSAT: asked on resolution; the rating, a retry asked for, marked for review.
+    csat_asked_at: datetime | None = None
+    csat_score: int | None = None
+    csat_retried: bool = False
+    csat_review: bool = False
+    # Set by the workflow for each run (a versioning gate, never carried): asks for CSAT.
+    csat_on: bool = Field(default=False, exclude=True)
     # Set by the workflow for each run (a versioning gate, never carried): opens RCAs.
     rca_on: bool = Field(default=False, exclude=True)
     # Set by the workflow for each run (a versioning gate, never carried): offers chat.
@@ -282,7 +289,7 @@ class CaseState(BaseModel):
                 self.ack = None
                 self.client_request_pending = False
                 self.log(now, "resolved", actor, reason=resolution)
-                return self._root_cause(now)
+                return self._root_cause(now) + csat.ask(self, now)
             case Reopen(actor=actor, reason=reason):
                 return self.reopen(actor, reason, now)
             case Close(actor=actor):

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from domain import bot, clocks, effects, escalation
+from domain import bot, clocks, csat, effects, escalation
 from domain.commands import AgentMessage, CustomerMessage
 from domain.consent import keyword as consent_keyword
 from domain.durations import format_duration
@@ -27,8 +27,7 @@ def customer_wrote(
     if not opening and msg.provider_message_id and case.record.seen(msg.provider_message_id):
         return []  # a provider retry of a message the case already has
     out: list[Effect] = []
-    if not opening and case.status is CaseStatus.RESOLVED:
-        out += case.reopen(SYSTEM, "the customer wrote after resolution", now)
+    resolved = not opening and case.status is CaseStatus.RESOLVED
     case.record.add_message(
         TranscriptEntry(
             seq=0,
@@ -47,6 +46,12 @@ def customer_wrote(
         case.sms_exchanges += 1
         if msg.via:
             case.sms_number = msg.via
+    if resolved and csat.waiting(case):
+        rating = csat.replied(case, msg.text, now)
+        if rating is not None:
+            return rating  # the rating (or a retry asked for): the case stays resolved
+    if resolved:
+        out += case.reopen(SYSTEM, "the customer wrote after resolution", now)
     if msg.channel is not case.channel:
         case.log(
             now,

@@ -27,6 +27,7 @@ NoticeKind = Literal[
     "rca_opened",
     "rca_reminder",
     "rca_overdue",
+    "csat_low",
 ]
 
 

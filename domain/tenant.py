@@ -243,6 +243,16 @@ DEFAULT_TEMPLATES = {
         "I am passing you to a person at {brand}. They can see this whole conversation, "
         "so there is no need to repeat anything."
     ),
+    "csat_ask": (
+        "How did we do with your case {case_id}? Reply with a number from 1 (poor) to "
+        "5 (great). - {brand}"
+    ),
+    "csat_retry": "Sorry, we did not get that: please reply with one number from 1 to 5.",
+    "csat_thanks": "Thank you for your rating. - {brand}",
+    "notify_csat_low": (
+        "Case {case_id} ({priority}, {level_title} / {team_title}): the customer {reason}. "
+        "Marked for review."
+    ),
     "notify_rca_opened": (
         "RCA {rca_id} for case {case_id} ({priority}, {reasons}): find the root cause and "
         "a corrective action by {due}."
@@ -269,6 +279,9 @@ CUSTOMER_TEMPLATES = (
     "chat_offer",
     "chat_not_joined",
     "chat_quiet",
+    "csat_ask",
+    "csat_retry",
+    "csat_thanks",
 )
 
 
@@ -427,6 +440,15 @@ class RcaConfig(Config):
     )
 
 
+class CsatConfig(Config):
+    """Asking the customer to rate the help once the case is resolved."""
+
+    enabled: bool = True
+    low_score: int = Field(
+        default=2, ge=1, le=4, description="a rating at or below this notifies and marks review"
+    )
+
+
 class EmailConfig(Config):
     """Where the tenant's customer email comes from and where replies go."""
 
@@ -454,6 +476,7 @@ class TenantConfig(Config):
     chat_handoff: ChatHandoffConfig = ChatHandoffConfig()
     chat_bot: ChatBotConfig = ChatBotConfig()
     rca: RcaConfig = RcaConfig()
+    csat: CsatConfig = CsatConfig()
     # Never serialised: the policy a case carries (its history, its state) has no hashes.
     agents: list[AgentConfig] = Field(default_factory=list, exclude=True)
 

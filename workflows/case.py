@@ -74,6 +74,8 @@ CHAT_EVENTS_URGENT = "chat-events-urgent"
 # Patch: an escalated, breached or P1 case opens a root-cause follow-up (a child workflow)
 # when it is resolved.
 RCA_FOLLOW_UP = "rca-follow-up"
+# Patch: a resolved case asks the customer for a rating (CSAT) and reads the answer.
+CSAT = "csat-after-resolve"
 SYSTEM = "system"
 
 
@@ -318,6 +320,7 @@ class CaseWorkflow:
         chat_on = workflow.patched(CHAT_HANDOFF)
         chat_urgent = workflow.patched(CHAT_EVENTS_URGENT)
         rca_on = workflow.patched(RCA_FOLLOW_UP)
+        csat_on = workflow.patched(CSAT)
         queues = (self._staff, self._customer, self._bot)
         tasks = [asyncio.create_task(q.run()) for q in queues]
         if self._state is None:
@@ -340,6 +343,7 @@ class CaseWorkflow:
         state.chat_handoff_on = chat_on
         state.record.chat_events_urgent(chat_urgent)
         state.rca_on = rca_on
+        state.csat_on = csat_on
         if journal_on:
             self._journal = _Journal(state)
             tasks.append(asyncio.create_task(self._journal.run()))

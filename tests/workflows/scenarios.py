@@ -211,8 +211,24 @@ async def rca(env: WorkflowEnvironment, tq: str, recorder: Recorder) -> Workflow
     return follow_up
 
 
+async def csat(env: WorkflowEnvironment, tq: str, recorder: Recorder) -> WorkflowHandle[Any, Any]:
+    """Resolved: the rating asked; an unclear reply, a retry, a low rating, the notice;
+    closed: the `csat-after-resolve` paths."""
+    handle = await open_case(env.client, tq, case_input(case_id="replay-csat"))
+    await handle.execute_update("resolve", {"actor": "sam", "resolution": "credit issued"})
+    await eventually(lambda: asyncio.sleep(0, len(recorder.replies)), lambda n: n >= 1)
+    for i, body in enumerate(["10", "two"]):
+        message = {"channel": "sms", "text": body, "provider_message_id": f"R{i}"}
+        await handle.signal("customer_message", message)
+    await eventually(lambda: asyncio.sleep(0, len(recorder.notices)), lambda n: n >= 1)
+    await handle.signal("close", {"actor": "sam"})
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "chat": chat,
+    "csat": csat,
     "rca_case": rca_case,
     "rca": rca,
     "channels": channels,
