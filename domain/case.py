@@ -12,7 +12,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from domain import bot, clocks, conversation, csat, delivery, escalation, rca
+from domain import (
+    bot,
+    clocks,
+    conversation,
+    csat,
+    delivery,
+    escalation,
+    rca,
+    verification,
+)
 from domain import matrix as routing
 from domain.channels import SendResult
 from domain.commands import (
@@ -113,6 +122,10 @@ class CaseState(BaseModel):
     csat_review: bool = False
     # Set by the workflow for each run (a versioning gate, never carried): asks for CSAT.
     csat_on: bool = Field(default=False, exclude=True)
+    # The resolution check: when it asked whether the fix held (None: not yet).
+    verify_asked_at: datetime | None = None
+    # Set by the workflow for each run (a versioning gate, never carried): checks the fix.
+    verify_on: bool = Field(default=False, exclude=True)
     # Set by the workflow for each run (a versioning gate, never carried): opens RCAs.
     rca_on: bool = Field(default=False, exclude=True)
     # Set by the workflow for each run (a versioning gate, never carried): offers chat.
@@ -146,6 +159,8 @@ class CaseState(BaseModel):
     def closes_at(self) -> datetime | None:
         if self.status is not CaseStatus.RESOLVED or self.resolved_at is None:
             return None
+        if verification.on(self):  # the resolution check closes it, or reopens it
+            return verification.closes_at(self)
         return self.resolved_at + self.policy.config.auto_close_after
 
     # ----- opening -------------------------------------------------------------------------
@@ -284,6 +299,7 @@ class CaseState(BaseModel):
             case Resolve(actor=actor, resolution=resolution):
                 self.status = CaseStatus.RESOLVED
                 self.resolved_at = now
+                self.verify_asked_at = None
                 self.resolution = resolution
                 clocks.stop_all(self, now)
                 self.ack = None
@@ -369,6 +385,7 @@ class CaseState(BaseModel):
                 self.closes_at,
                 delivery.due(self),
                 conversation.chat_due(self),
+                verification.due(self),
             )
             if d is not None
         ]
@@ -385,6 +402,7 @@ class CaseState(BaseModel):
             effects += escalation.ack_timed_out(self, now)
         effects += delivery.release(self, now)
         effects += conversation.chat_tick(self, now)
+        effects += verification.tick(self, now)
         closes_at = self.closes_at
         if closes_at is not None and now >= closes_at:
             effects += self._close(SYSTEM, now, reason="auto-closed after resolution")
@@ -397,6 +415,9 @@ class CaseState(BaseModel):
         clocks.start(self, ClockKind.RESOLUTION, now)
         self.log(now, "reopened", actor, reason=reason)
         return []
+
+    def close_now(self, actor: str, now: datetime, reason: str) -> list[Effect]:
+        return self._close(actor, now, reason=reason)
 
     def _close(self, actor: str, now: datetime, reason: str | None) -> list[Effect]:
         clocks.stop_all(self, now)

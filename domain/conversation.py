@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from domain import bot, clocks, csat, effects, escalation
+from domain import bot, clocks, csat, effects, escalation, verification
 from domain.commands import AgentMessage, CustomerMessage
 from domain.consent import keyword as consent_keyword
 from domain.durations import format_duration
@@ -46,6 +46,10 @@ def customer_wrote(
         case.sms_exchanges += 1
         if msg.via:
             case.sms_number = msg.via
+    if resolved and verification.pending(case):
+        checked = verification.replied(case, msg.text, now)
+        if checked is not None:
+            return checked  # YES closes, NO reopens
     if resolved and csat.waiting(case):
         rating = csat.replied(case, msg.text, now)
         if rating is not None:

@@ -7,6 +7,7 @@ import tomllib
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cached_property
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_data
@@ -249,6 +250,13 @@ DEFAULT_TEMPLATES = {
     ),
     "csat_retry": "Sorry, we did not get that: please reply with one number from 1 to 5.",
     "csat_thanks": "Thank you for your rating. - {brand}",
+    "verification_ask": (
+        "Is everything working since we resolved case {case_id}? Reply YES if all is well, "
+        "NO if not. - {brand}"
+    ),
+    "verification_reopened": (
+        "Sorry it is not fixed: we have reopened case {case_id} and will be in touch. - {brand}"
+    ),
     "notify_csat_low": (
         "Case {case_id} ({priority}, {level_title} / {team_title}): the customer {reason}. "
         "Marked for review."
@@ -282,6 +290,8 @@ CUSTOMER_TEMPLATES = (
     "csat_ask",
     "csat_retry",
     "csat_thanks",
+    "verification_ask",
+    "verification_reopened",
 )
 
 
@@ -449,6 +459,17 @@ class CsatConfig(Config):
     )
 
 
+class VerificationConfig(Config):
+    """Days after resolution, ask whether the fix held."""
+
+    enabled: bool = True
+    after: Duration = Field(default=timedelta(days=3), description="after resolution: ask")
+    wait: Duration = Field(default=timedelta(days=2), description="how long the answer is awaited")
+    silence: Literal["close", "reopen"] = Field(
+        default="close", description="no answer within `wait`: close the case, or reopen it"
+    )
+
+
 class EmailConfig(Config):
     """Where the tenant's customer email comes from and where replies go."""
 
@@ -477,6 +498,7 @@ class TenantConfig(Config):
     chat_bot: ChatBotConfig = ChatBotConfig()
     rca: RcaConfig = RcaConfig()
     csat: CsatConfig = CsatConfig()
+    verification: VerificationConfig = VerificationConfig()
     # Never serialised: the policy a case carries (its history, its state) has no hashes.
     agents: list[AgentConfig] = Field(default_factory=list, exclude=True)
 

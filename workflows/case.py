@@ -76,6 +76,9 @@ CHAT_EVENTS_URGENT = "chat-events-urgent"
 RCA_FOLLOW_UP = "rca-follow-up"
 # Patch: a resolved case asks the customer for a rating (CSAT) and reads the answer.
 CSAT = "csat-after-resolve"
+# Patch: days after resolution the case asks whether the fix held; it closes or reopens on
+# the answer (instead of auto-closing).
+RESOLUTION_CHECK = "resolution-check"
 SYSTEM = "system"
 
 
@@ -321,6 +324,7 @@ class CaseWorkflow:
         chat_urgent = workflow.patched(CHAT_EVENTS_URGENT)
         rca_on = workflow.patched(RCA_FOLLOW_UP)
         csat_on = workflow.patched(CSAT)
+        verify_on = workflow.patched(RESOLUTION_CHECK)
         queues = (self._staff, self._customer, self._bot)
         tasks = [asyncio.create_task(q.run()) for q in queues]
         if self._state is None:
@@ -344,6 +348,7 @@ class CaseWorkflow:
         state.record.chat_events_urgent(chat_urgent)
         state.rca_on = rca_on
         state.csat_on = csat_on
+        state.verify_on = verify_on
         if journal_on:
             self._journal = _Journal(state)
             tasks.append(asyncio.create_task(self._journal.run()))

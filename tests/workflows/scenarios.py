@@ -226,8 +226,30 @@ async def csat(env: WorkflowEnvironment, tq: str, recorder: Recorder) -> Workflo
     return handle
 
 
+async def resolution_check(
+    env: WorkflowEnvironment, tq: str, recorder: Recorder
+) -> WorkflowHandle[Any, Any]:
+    """Resolved, asked days later, NO: reopened; resolved again, asked, YES: closed (the
+    `resolution-check` paths)."""
+    handle = await open_case(env.client, tq, case_input(case_id="replay-check"))
+    for i, answer in enumerate(["no", "yes"]):
+        await handle.execute_update("resolve", {"actor": "sam", "resolution": f"fix {i}"})
+        await env.sleep(timedelta(days=3, minutes=1))
+        await eventually(
+            lambda: timeline(handle),
+            lambda es, n=i: [e.type for e in es].count("verification_asked") == n + 1,
+        )
+        message = {"channel": "sms", "text": answer, "provider_message_id": f"V{i}"}
+        await handle.signal("customer_message", message)
+        if answer == "no":
+            await eventually(lambda: state(handle), lambda s: s.status.value == "open")
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "chat": chat,
+    "resolution_check": resolution_check,
     "csat": csat,
     "rca_case": rca_case,
     "rca": rca,

@@ -68,3 +68,31 @@ async def test_the_question_waits_out_quiet_hours_like_any_text(
         assert asks(recorder) == []  # not at night
         await time_env.sleep(timedelta(hours=9, minutes=5))
         await recorder.delivered(lambda r: len(asks(r)) == 1)
+
+
+def checks(recorder: Recorder) -> list:
+    return [m for m in recorder.replies if "Reply YES if all is well" in m.text]
+
+
+async def test_days_later_a_no_reopens_the_case_with_its_level(
+    time_env: WorkflowEnvironment, tenants
+):
+    recorder = Recorder(tenants)
+    async with case_worker(time_env.client, recorder) as tq:
+        handle = await open_case(time_env.client, tq, case_input())
+        escalate = {"actor": "sam", "kind": "hierarchical", "reason": "repeat fault"}
+        await handle.execute_update("escalate", escalate)
+        await handle.execute_update("resolve", RESOLVE)
+        await time_env.sleep(timedelta(days=3, minutes=1))
+        await recorder.delivered(lambda r: len(checks(r)) == 1)
+        assert (await state(handle)).status.value == "resolved"
+        await handle.signal(
+            "customer_message", {"channel": "sms", "text": "no", "provider_message_id": "V1"}
+        )
+        view = await eventually(lambda: state(handle), lambda s: s.status.value == "open")
+        events = await timeline(handle)
+    assert view.level.label == "L2"
+    assert [e.type for e in events if e.type.startswith("verification")] == [
+        "verification_asked",
+        "verification_failed",
+    ]
