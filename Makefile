@@ -41,7 +41,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy domain workflows activities workers starters service bench records ingress
 
 pytest: $(STAMP) chromium postgresql
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 test: lint typecheck pytest
 

@@ -11,7 +11,7 @@ from temporalio.client import WorkflowQueryFailedError
 from bench.payloads import PayloadSizes
 from domain.commands import Acknowledge, InboundMessage
 from domain.models import CaseInput, Channel
-from domain.record import digest
+from domain.record import CARRY_BYTES, digest
 from service.settings import Settings
 from starters.client import CaseClient
 from tests.e2e.conftest import DevSystem
@@ -153,4 +153,7 @@ async def test_eight_thousand_messages_keep_one_case_small_complete_and_escalati
     assert len(failed_tasks) <= 3 * runs, failed_tasks
     assert runs >= 2, "a case this long continues as new"
     assert sizes.largest < WARNING_LIMIT / 2, (sizes.largest, sizes.largest_event)
-    assert max(sizes.continue_as_new_inputs) < WARNING_LIMIT / 4
+    # What a run carries: the bounded state, plus what the journal has not written yet,
+    # which a store lagging under load may leave at up to CARRY_BYTES (then the case waits).
+    carried = max(sizes.continue_as_new_inputs)
+    assert carried < 64 * 1024 + CARRY_BYTES <= WARNING_LIMIT / 2, carried
