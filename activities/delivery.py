@@ -47,6 +47,9 @@ class DeliveryActivities:
     sms: SmsProvider | None = None
     email: EmailProvider | None = None
     public_url: str = "http://localhost:8000"
+    # Where staff open a case: the Temporal Web UI (and the agent console for a chat).
+    ui_url: str = "http://localhost:8233"
+    namespace: str = "default"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # tests set it
     # Signs the chat links in chat offers; the worker passes the configured one (tests that
     # do not check links get one with a throwaway key).
@@ -63,6 +66,21 @@ class DeliveryActivities:
         self.chat = self.chat or WebChat(self.chat_links, self.outbox)
 
     # ----- staff -----------------------------------------------------------------------------
+    def _staff_texts(self, notice: Notify) -> tuple[Notify, Notify]:
+        """The notice as an email tells it (the text, a paragraph on the case, its links) and
+        as a text does (the text and the case's link: an SMS stays short)."""
+        ui = f"{self.ui_url.rstrip('/')}/namespaces/{self.namespace}/workflows/"
+        if notice.kind.startswith("rca"):  # an RCA's notice key is "<rca id>:<n>"
+            links = [f"Open the RCA: {ui}{notice.key.rsplit(':', 1)[0]}"]
+        else:
+            links = [f"Open the case: {ui}case-{notice.case_id}"]
+        if notice.in_chat:
+            links.append(f"In chat: {self.public_url}/console/cases/{notice.case_id}")
+        paragraphs = [notice.text, *([notice.summary] if notice.summary else []), *links]
+        full = notice.model_copy(update={"text": "\n\n".join(paragraphs)})
+        short = notice.model_copy(update={"text": f"{notice.text} {links[0].split(': ', 1)[1]}"})
+        return full, short
+
     @activity.defn(name="notify_escalation")
     async def notify_escalation(self, notice: Notify) -> int:
         """Notify every recipient of the escalation; returns how many were new deliveries."""
@@ -75,11 +93,13 @@ class DeliveryActivities:
         tenant = self.tenants.get(notice.tenant)
         delivered = 0
         failures: list[str] = []
+        full, short = self._staff_texts(notice)
         for index, contact in enumerate(notice.recipients):
             key = f"{notice.key}:{index}"
+            told = short if contact.channel is Channel.SMS else full
             try:
                 if contact.channel in (Channel.SMS, Channel.EMAIL):
-                    delivered += await self._to_staff(notice, key, contact, tenant)
+                    delivered += await self._to_staff(told, key, contact, tenant)
                 else:
                     entry = OutboxEntry(
                         key=key,
@@ -89,7 +109,7 @@ class DeliveryActivities:
                         tenant=notice.tenant,
                         channel=contact.channel.value,
                         recipient=f"{contact.name} <{_masked(contact.address)}>",
-                        text=notice.text,
+                        text=full.text,
                     )
                     delivered += await asyncio.to_thread(self.outbox.put, entry)
             except ProviderFailed as exc:

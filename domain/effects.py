@@ -43,6 +43,10 @@ class Notify(BaseModel):
     team: str | None
     recipients: list[Contact]
     text: str
+    summary: str | None = Field(
+        default=None, description="one paragraph on the case, no customer data (see brief())"
+    )
+    in_chat: bool = Field(default=False, description="the case is in the web chat now")
 
 
 class ReplyToCustomer(BaseModel):
@@ -160,6 +164,29 @@ def ask_bot(case: "CaseState", question: str) -> AskBot:
     )
 
 
+def brief(case: "CaseState") -> str:
+    """Who, what, how long and the SLA state in one paragraph: no transcript, no phone
+    number or email (the staff open the case for those)."""
+    category = case.category or "uncategorised"
+    parts = [
+        f"A {case.customer.tier.value} customer's {category} case on {case.channel.value}, open since "
+        f"{case.opened_at:%Y-%m-%d %H:%M} UTC, {case.record.messages} messages, "
+        f"escalated {case.escalation_count} time{'s' if case.escalation_count != 1 else ''}."
+    ]
+    breached = sorted(c.kind.value for c in case.clocks.values() if c.breached)
+    upcoming = sorted(
+        (c.deadline, c.kind.value) for c in case.clocks.values() if c.deadline and not c.breached
+    )
+    if breached:
+        parts.append(f"SLA breached: {', '.join(breached).replace('_', ' ')}.")
+    if upcoming:
+        at, kind = upcoming[0]
+        parts.append(f"Next SLA deadline: {kind.replace('_', ' ')} at {at:%Y-%m-%d %H:%M} UTC.")
+    if not breached and not upcoming:
+        parts.append("No SLA clock running.")
+    return " ".join(parts)
+
+
 def notify(case: "CaseState", kind: NoticeKind, template: str, **extra: str) -> Notify:
     """Notify the contacts of the case's current level (and team) with a tenant template."""
     return Notify(
@@ -171,6 +198,8 @@ def notify(case: "CaseState", kind: NoticeKind, template: str, **extra: str) -> 
         team=case.team,
         recipients=routing.contacts_for(case.matrix, case.level, case.team),
         text=text(case, template, **extra),
+        summary=brief(case),
+        in_chat=case.chat_active and case.chat_joined_at is not None,
     )
 
 

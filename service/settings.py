@@ -25,6 +25,10 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ESCALATE_", extra="forbid")
 
+    @property
+    def web_ui_url(self) -> str:
+        return (self.ui_url or f"http://localhost:{self.ui_port}").rstrip("/")
+
     temporal_address: str = Field(default="127.0.0.1:7233", description="host:port of Temporal")
     namespace: str = "default"
     task_queue: str = "escalations"
@@ -33,6 +37,11 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     ui_port: int = 8233
+    ui_url: str | None = Field(
+        default=None,
+        description="the Temporal Web UI as staff open it, for links in notifications; "
+        "default http://localhost:UI_PORT",
+    )
     max_concurrent_activities: int = Field(default=100, ge=1)
     max_concurrent_workflow_tasks: int = Field(default=100, ge=1)
     database_url: str | None = Field(

@@ -86,6 +86,8 @@ def build_worker(
         sms=sms,
         email=email,
         public_url=settings.public_url,
+        ui_url=settings.web_ui_url,
+        namespace=settings.namespace,
         chat_links=ChatLinks.from_settings(settings),
     )
     journal = JournalActivities(store)

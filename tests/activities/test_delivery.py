@@ -166,3 +166,25 @@ async def test_another_chat_provider_plugs_in_for_links_and_chat_messages(tmp_pa
     with pytest.raises(ApplicationError) as err:
         await env.run(delivery.send_customer_message, reply.model_copy(update={"key": "c1:r:3"}))
     assert not err.value.non_retryable  # a provider outage is retried
+
+
+async def test_staff_get_a_paragraph_on_the_case_and_its_links_texts_stay_short(tmp_path):
+    delivery = outbox_delivery(tmp_path)
+    delivery.ui_url, delivery.public_url = "https://temporal.example.com", "https://bpo.example"
+    told = notice().model_copy(
+        update={
+            "summary": "A standard customer's billing case on chat, open since 2026-06-03.",
+            "in_chat": True,
+        }
+    )
+    await ActivityEnvironment().run(delivery.notify_escalation, told)
+    email, sms = delivery.outbox.list()
+    assert email.text.split("\n\n") == [
+        "[[escalation] case c1 (L2)] Case c1 escalated",  # the outbox shows the subject
+        "A standard customer's billing case on chat, open since 2026-06-03.",
+        "Open the case: https://temporal.example.com/namespaces/default/workflows/case-c1",
+        "In chat: https://bpo.example/console/cases/c1",
+    ]
+    assert sms.text == (
+        "Case c1 escalated https://temporal.example.com/namespaces/default/workflows/case-c1"
+    )

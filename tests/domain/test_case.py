@@ -191,3 +191,17 @@ def test_a_consent_the_case_already_has_is_not_recorded_again(policy):
     case.apply(SmsConsent(opted_out=False, keyword="start"), T0 + timedelta(minutes=3))
     types = [e.type for e in case.record.recent_events if e.type.startswith("sms_opted")]
     assert types == ["sms_opted_out", "sms_opted_in"] and not case.sms_opted_out
+
+
+def test_the_staffs_paragraph_on_a_case_says_what_and_when_without_customer_data(policy):
+    from domain.effects import brief
+
+    state = opened(policy)
+    state.apply(
+        Escalate(actor="sam", kind="hierarchical", reason="angry"), T0 + timedelta(minutes=5)
+    )
+    text = brief(state)
+    assert text.startswith("A standard customer's billing case on sms, open since 2026-03-02")
+    assert "escalated 1 time." in text and "Next SLA deadline: first response at" in text
+    for personal in ("+12025550123", "ada@example.com", "Ada", "My bill doubled"):
+        assert personal not in text
