@@ -58,7 +58,6 @@ import httpx
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
 
 from bench.report import report
 from bench.sla_lateness import percentiles
@@ -70,6 +69,8 @@ from bench.webhook_ingest import (
     code_version,
     free_port,
     log_summary,
+    start_dev_server,
+    system_env,
     wait_for_line,
     wait_ready,
 )
@@ -84,7 +85,6 @@ from service import logs
 from service.settings import Settings
 from starters.client import CaseClient
 from starters.dev import tool
-from workflows import visibility
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_QUEUE = "bench-chat"
@@ -693,31 +693,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         migrate.upgrade(url)
         store = CaseStore(url)
         secret = secrets.token_urlsafe(32)
-        known = {pid for pid, _ in children(os.getpid())}
         print("Starting the Temporal dev server, the worker and the ingress...", flush=True)
-        async with await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter,
-            dev_server_existing_path=tool("temporal"),
-            search_attributes=visibility.ALL,
-            ip="127.0.0.1",
-            dev_server_log_level="error",
-        ) as env:
-            for pid, _name in children(os.getpid()):
-                if pid not in known:
-                    processes.pids["dev server"] = pid
+        async with await start_dev_server(processes) as env:
             address = env.client.service_client.config.target_host
-            settings_env = {  # what `escalate dev` hands its worker and ingress
-                "ESCALATE_TEMPORAL_ADDRESS": address,
-                "ESCALATE_TASK_QUEUE": TASK_QUEUE,
-                "ESCALATE_DATA_DIR": str(data),
-                "ESCALATE_DATABASE_URL": url,
-                "ESCALATE_TENANTS_DIR": str(ROOT / "config" / "tenants"),
-                "ESCALATE_PUBLIC_URL": base,  # http: the console cookie is not Secure
-                "ESCALATE_CHAT_LINK_SECRET": secret,
-                "ESCALATE_INGRESS_HOST": "127.0.0.1",
-                "ESCALATE_INGRESS_PORT": str(port),
-                "ESCALATE_LOG_FORMAT": "json",
-            }
+            # `base` is an http public URL: the console's cookie is not Secure.
+            settings_env = system_env(
+                env, TASK_QUEUE, data, url, base, port, ESCALATE_CHAT_LINK_SECRET=secret
+            )
             # The ingress's own derivation of the link key, from the settings it is given.
             links = ChatLinks.from_settings(
                 Settings(chat_link_secret=secret, public_url=base, data_dir=data)

@@ -414,6 +414,46 @@ async def phase(
 
 
 # ----- the other processes ----------------------------------------------------------------------
+async def start_dev_server(processes: Processes) -> WorkflowEnvironment:
+    """A dev server on 127.0.0.1 with the search attributes, its pid in `processes`."""
+    known = {pid for pid, _ in children(os.getpid())}
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=tool("temporal"),
+        search_attributes=visibility.ALL,
+        ip="127.0.0.1",
+        dev_server_log_level="error",
+    )
+    for pid, _name in children(os.getpid()):
+        if pid not in known:
+            processes.pids["dev server"] = pid
+    return env
+
+
+def system_env(
+    env: WorkflowEnvironment,
+    task_queue: str,
+    data: Path,
+    url: str,
+    base: str,
+    port: int,
+    **extra: str,
+) -> dict[str, str]:
+    """What `escalate dev` hands its worker and ingress (plus `extra` settings)."""
+    return {
+        "ESCALATE_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "ESCALATE_TASK_QUEUE": task_queue,
+        "ESCALATE_DATA_DIR": str(data),
+        "ESCALATE_DATABASE_URL": url,
+        "ESCALATE_TENANTS_DIR": str(ROOT / "config" / "tenants"),
+        "ESCALATE_PUBLIC_URL": base,
+        "ESCALATE_INGRESS_HOST": "127.0.0.1",
+        "ESCALATE_INGRESS_PORT": str(port),
+        "ESCALATE_LOG_FORMAT": "json",  # as deployed (docker-compose); level: the default
+        **extra,
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -950,30 +990,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         url = sqlite_url(data / "records.sqlite3")
         migrate.upgrade(url)
         channels = ChannelStore(url=url)
-        known = {pid for pid, _ in children(os.getpid())}
-        env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter,
-            dev_server_existing_path=tool("temporal"),
-            search_attributes=visibility.ALL,
-            ip="127.0.0.1",
-            dev_server_log_level="error",
-        )
-        for pid, _name in children(os.getpid()):
-            if pid not in known:
-                processes.pids["dev server"] = pid
+        env = await start_dev_server(processes)
         address = env.client.service_client.config.target_host
-        settings_env = {  # what `escalate dev` hands its worker and ingress
-            "ESCALATE_TEMPORAL_ADDRESS": address,
-            "ESCALATE_TASK_QUEUE": TASK_QUEUE,
-            "ESCALATE_DATA_DIR": str(data),
-            "ESCALATE_DATABASE_URL": url,
-            "ESCALATE_TENANTS_DIR": str(ROOT / "config" / "tenants"),
-            "ESCALATE_PUBLIC_URL": base,  # Twilio signs for the URL it was given
-            "ESCALATE_TWILIO_AUTH_TOKEN": token,
-            "ESCALATE_INGRESS_HOST": "127.0.0.1",
-            "ESCALATE_INGRESS_PORT": str(port),
-            "ESCALATE_LOG_FORMAT": "json",  # as deployed (docker-compose); level: the default
-        }
+        # Twilio signs for the public URL it was given.
+        settings_env = system_env(
+            env, TASK_QUEUE, data, url, base, port, ESCALATE_TWILIO_AUTH_TOKEN=token
+        )
         timings = tmp / "ingress-timings.json"
         ingress_command = (
             [sys.executable, "-m", "bench.webhook_ingest", "--timed-ingress", str(timings)]
