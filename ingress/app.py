@@ -111,12 +111,8 @@ def create_app(
         app.include_router(chat.router)
         app.include_router(console.router)
         app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), "static")
-        app.add_exception_handler(chat.ChatRefused, chat.refused_page)  # type: ignore[arg-type]
+        app.add_exception_handler(chat.PageRefused, chat.refused_page)  # type: ignore[arg-type]
         app.add_exception_handler(console.SignedOut, console.signed_out)  # type: ignore[arg-type]
-        app.add_exception_handler(
-            console.ConsoleRefused,
-            console.console_refused,  # type: ignore[arg-type]
-        )
     _errors(app)
 
     @app.get("/healthz", summary="the process is up")

@@ -46,7 +46,9 @@ REFUSALS = {
 }
 
 
-class ChatRefused(Exception):
+class PageRefused(Exception):
+    """A request the chat or the console refuses: a page saying why, or JSON for scripts."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -60,14 +62,14 @@ def _check(wired: Services, case_id: str, token: str) -> None:
     except LinkRefused as refused:
         log.info("chat link refused", problem=refused.problem.value)
         status, message = REFUSALS[refused.problem]
-        raise ChatRefused(status, message) from None
+        raise PageRefused(status, message) from None
 
 
 async def _case(wired: Services, case_id: str) -> CaseSnapshot:
     assert wired.records is not None
     found = await asyncio.to_thread(wired.records.summary, case_id)
     if found is None:
-        raise ChatRefused(404, "We could not find this conversation. Text us again, please.")
+        raise PageRefused(404, "We could not find this conversation. Text us again, please.")
     return found
 
 
@@ -221,9 +223,14 @@ async def write(
     return JSONResponse({"status": "accepted", "id": message.provider_message_id}, 202)
 
 
-def refused_page(request: Request, refused: ChatRefused) -> Response:
-    """A bad link or a missing case: the page says what to do (JSON for the page's script)."""
-    if request.url.path.endswith(("/messages", "/events")):
+def wants_page(request: Request) -> bool:
+    """A browser loading a page (else a page's script: a form post, a stream, a list)."""
+    return request.method == "GET" and not request.url.path.endswith(("/messages", "/events"))
+
+
+def refused_page(request: Request, refused: PageRefused) -> Response:
+    """A bad link, a missing case, a foreign one: the page says what to do."""
+    if not wants_page(request):
         return JSONResponse({"error": refused.message}, refused.status)
     return templates.TemplateResponse(
         request, "chat_refused.html", {"message": refused.message}, status_code=refused.status

@@ -49,7 +49,7 @@ from domain.commands import (
 from domain.record import CaseSnapshot, TranscriptEntry
 from ingress import live
 from ingress.cases import CaseClosed, Refused, TemporalUnavailable
-from ingress.chat import Written
+from ingress.chat import PageRefused, Written, wants_page
 from ingress.signing import twilio_signing_key
 from ingress.wiring import Services, Wired
 from records.agents import lookup, sign_in
@@ -202,29 +202,14 @@ class SignedOut(Exception):
 
 
 def signed_out(request: Request, _exc: SignedOut) -> Response:
-    if request.method == "GET" and not request.url.path.endswith(("/events", "/messages")):
+    if wants_page(request):
         return RedirectResponse("/console/login", status_code=303)
     return JSONResponse({"error": "Signed out: sign in again."}, 401)
 
 
 def _form_token(session: dict[str, str], csrf: str) -> None:
     if not hmac.compare_digest(session["csrf"], csrf):
-        raise ConsoleRefused(403, "The form expired: reload the page.")
-
-
-class ConsoleRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def console_refused(request: Request, refused: ConsoleRefused) -> Response:
-    if request.method == "GET" and not request.url.path.endswith(("/events", "/messages")):
-        return templates.TemplateResponse(
-            request, "chat_refused.html", {"message": refused.message}, refused.status
-        )
-    return JSONResponse({"error": refused.message}, refused.status)
+        raise PageRefused(403, "The form expired: reload the page.")
 
 
 async def _own_case(wired: Services, session: dict[str, str], case_id: str) -> CaseSnapshot:
@@ -232,7 +217,7 @@ async def _own_case(wired: Services, session: dict[str, str], case_id: str) -> C
     assert wired.records is not None
     found = await asyncio.to_thread(wired.records.summary, case_id)
     if found is None or found.tenant != session["t"]:
-        raise ConsoleRefused(404, "No such case for your team.")
+        raise PageRefused(404, "No such case for your team.")
     return found
 
 
@@ -450,6 +435,20 @@ DONE = {
 }
 
 
+async def _posted_to(request: Request, wired: Services, case_id: str, csrf: str) -> dict[str, str]:
+    """A form posted to one of the agent's own cases: signed in, the session's form token."""
+    session = await _signed_in(request, wired)
+    _form_token(session, csrf)
+    await _own_case(wired, session, case_id)
+    return session
+
+
+def _page_id(value: str, what: str) -> None:
+    """The id the page gives a reply or an action, so a resend is applied once."""
+    if not ACTION_ID.fullmatch(value):
+        raise PageRefused(400, f"The page sent no {what} id: reload it.")
+
+
 @router.post("/cases/{case_id}/reply", summary="the agent answers the customer")
 async def reply(
     request: Request,
@@ -459,11 +458,8 @@ async def reply(
     client_id: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> JSONResponse:
-    session = await _signed_in(request, wired)
-    _form_token(session, csrf)
-    await _own_case(wired, session, case_id)
-    if not ACTION_ID.fullmatch(client_id):
-        return JSONResponse({"error": "The page sent no message id: reload it."}, 400)
+    session = await _posted_to(request, wired, case_id, csrf)
+    _page_id(client_id, "message")
     try:
         written = Written(text=text.strip(), client_id=client_id)
     except ValueError:
@@ -484,11 +480,8 @@ async def act(
     action_id: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> JSONResponse:
-    session = await _signed_in(request, wired)
-    _form_token(session, csrf)
-    await _own_case(wired, session, case_id)
-    if not ACTION_ID.fullmatch(action_id):
-        return JSONResponse({"error": "The page sent no action id: reload it."}, 400)
+    session = await _posted_to(request, wired, case_id, csrf)
+    _page_id(action_id, "action")
     agent, reason = session["u"], reason.strip()
     command: Command
     match action:
