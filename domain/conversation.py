@@ -56,14 +56,7 @@ def customer_wrote(
             return rating  # the rating (or a retry asked for): the case stays resolved
     if resolved:
         out += case.reopen(SYSTEM, "the customer wrote after resolution", now)
-    if msg.channel is not case.channel:
-        case.log(
-            now,
-            "channel_changed",
-            "customer",
-            detail={"from": case.channel.value, "to": msg.channel.value},
-        )
-        case.channel = msg.channel
+    _move_to(case, msg.channel, "customer", now)
     if case.status is CaseStatus.AWAITING_CUSTOMER:
         case.status = CaseStatus.OPEN
         clocks.resume_all(case, now)
@@ -87,6 +80,17 @@ def customer_wrote(
         case.last_chat_at = now
         out += bot.customer_wrote(case, msg.text, now)
     return out
+
+
+def _move_to(case: "CaseState", channel: Channel, actor: str, now: datetime) -> None:
+    """The case is on `channel` from now on (recorded when it changes)."""
+    if channel is not case.channel:
+        moved: dict[str, str | int | bool | None] = {
+            "from": case.channel.value,
+            "to": channel.value,
+        }
+        case.log(now, "channel_changed", actor, detail=moved)
+        case.channel = channel
 
 
 def _maybe_offer_chat(case: "CaseState", msg: CustomerMessage, now: datetime) -> list[Effect]:
@@ -185,14 +189,7 @@ def chat_joined(case: "CaseState", now: datetime) -> list[Effect]:
     case.chat_joined_at = now
     case.chat_active = True
     case.last_chat_at = now
-    if case.channel is not Channel.CHAT:
-        case.log(
-            now,
-            "channel_changed",
-            "customer",
-            detail={"from": case.channel.value, "to": Channel.CHAT.value},
-        )
-        case.channel = Channel.CHAT
+    _move_to(case, Channel.CHAT, "customer", now)
     case.log(now, "chat_joined", "customer", reason="the customer opened the chat")
     return []
 
@@ -232,7 +229,5 @@ def chat_tick(case: "CaseState", now: datetime) -> list[Effect]:
             detail={"handoff_error": False},
         )
         template = "chat_quiet"
-    if case.channel is not Channel.SMS:
-        case.log(now, "channel_changed", SYSTEM, detail={"from": case.channel.value, "to": "sms"})
-        case.channel = Channel.SMS
+    _move_to(case, Channel.SMS, SYSTEM, now)
     return [effects.reply(case, Channel.SMS, effects.text(case, template), options=False)]

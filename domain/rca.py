@@ -22,8 +22,6 @@ from domain.models import Level, Priority, Strict
 from domain.templates import render
 from domain.tenant import Contact, RcaReason, TenantPolicy
 
-__all__ = ["RcaStart"]
-
 if TYPE_CHECKING:
     from domain.case import CaseState
 

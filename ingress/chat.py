@@ -140,15 +140,7 @@ async def older(
     _check(wired, case_id, t)
     await _case(wired, case_id)
     assert wired.records is not None
-    page = await asyncio.to_thread(
-        wired.records.transcript, case_id, before=before, limit=PAGE, newest=True
-    )
-    return JSONResponse(
-        {
-            "messages": [_shown(e).model_dump() for e in page.entries],
-            "more_before": page.more_before,
-        }
-    )
+    return await live.older(wired.records, case_id, before, lambda e: _shown(e).model_dump())
 
 
 @router.get("/{case_id}/events", summary="new messages as Server-Sent Events")

@@ -358,12 +358,7 @@ async def case_older(
     session = await _signed_in(request, wired)
     await _own_case(wired, session, case_id)
     assert wired.records is not None
-    page = await asyncio.to_thread(
-        wired.records.transcript, case_id, before=before, limit=live.PAGE, newest=True
-    )
-    return JSONResponse(
-        {"messages": [_shown(e) for e in page.entries], "more_before": page.more_before}
-    )
+    return await live.older(wired.records, case_id, before, _shown)
 
 
 @router.get("/cases/{case_id}/events", summary="the case's new messages and state, live")

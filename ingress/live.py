@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 from fastapi import Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from domain.record import TranscriptEntry
 from records.store import CaseStore, StoreUnavailable
@@ -35,6 +35,18 @@ FORGET_AFTER_SECONDS = 60.0  # a case nobody waits on this long is dropped from 
 PAGE = 50  # messages per read, and per page shown
 
 Watch = Callable[[], Awaitable[Any]]
+
+
+async def older(
+    records: CaseStore, case_id: str, before: int, shown: Callable[[TranscriptEntry], Any]
+) -> JSONResponse:
+    """The page of messages before seq `before`, for a page scrolling back."""
+    page = await asyncio.to_thread(
+        records.transcript, case_id, before=before, limit=PAGE, newest=True
+    )
+    return JSONResponse(
+        {"messages": [shown(e) for e in page.entries], "more_before": page.more_before}
+    )
 
 
 def resume_from(request: Request, after: int) -> int:

@@ -36,15 +36,8 @@ with workflow.unsafe.imports_passed_through():
         Pending,
     )
     from workflows import visibility
+    from workflows.retries import DELIVERY_RETRY
 
-# Deliveries give up after this and are recorded as failed, so a dead provider is visible.
-DELIVERY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=12,
-    non_retryable_error_types=["InvalidRecipient", "PermanentDeliveryError"],
-)
 # The FAQ bot answers a person typing in a chat: a few quick tries, then a person takes over.
 BOT_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_attempts=3)
 # The journal retries a store outage for this long per attempt, then pauses briefly (so the

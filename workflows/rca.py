@@ -23,14 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.problems import problems
     from domain.rca import RcaComplete, RcaRecord, RcaRejected, RcaState, RcaStatus
     from workflows import visibility
+    from workflows.retries import DELIVERY_RETRY
 
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=12,
-    non_retryable_error_types=["InvalidRecipient", "PermanentDeliveryError"],
-)
 COMPLETE_EXAMPLE = (
     '{"actor": "sam", "cause_category": "training", '
     '"corrective_action": "refresher on refunds", "action_owner": "dana"}'
@@ -85,7 +79,7 @@ class RcaWorkflow:
                 notice,
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(hours=2),
-                retry_policy=NOTIFY_RETRY,
+                retry_policy=DELIVERY_RETRY,  # as the case's own notices
                 summary=f"notify: {notice.kind}",
             )
         except ActivityError as err:

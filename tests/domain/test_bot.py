@@ -13,7 +13,8 @@ from domain.tenant import resolve
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-def in_chat(tenants, tenant: str = "harbour-retail") -> CaseState:
+def texting(tenants, tenant: str = "harbour-retail") -> CaseState:
+    """A case opened by a text, able to offer the chat."""
     policy = resolve(tenants[tenant], range(2025, 2029))
     state, _ = CaseState.open(
         CaseInput.model_validate(
@@ -31,6 +32,11 @@ def in_chat(tenants, tenant: str = "harbour-retail") -> CaseState:
         T0,
     )
     state.chat_handoff_on = True
+    return state
+
+
+def in_chat(tenants, tenant: str = "harbour-retail") -> CaseState:
+    state = texting(tenants, tenant)
     state.apply(CustomerMessage(channel=Channel.SMS, text="can we chat?"), T0)
     state.apply(ChatJoined(), T0 + timedelta(minutes=1))
     return state
@@ -71,23 +77,7 @@ def test_a_greeting_or_a_picture_is_neither_a_question_nor_a_miss(tenants):
 
 
 def test_a_text_that_asked_for_a_person_starts_the_chat_with_one(tenants):
-    policy = resolve(tenants["harbour-retail"], range(2025, 2029))
-    state, _ = CaseState.open(
-        CaseInput.model_validate(
-            {
-                "case_id": "c-human",
-                "tenant": "harbour-retail",
-                "customer": {"id": "cust-2", "phone": "+447700123456"},
-                "channel": "sms",
-                "message": "My order is late",
-                "message_id": "SM0",
-            }
-        ),
-        policy,
-        "run-origin-1",
-        T0,
-    )
-    state.chat_handoff_on = True
+    state = texting(tenants)
     state.apply(CustomerMessage(channel=Channel.SMS, text="I want a human"), T0)
     assert state.chat_offered_at is not None and state.bot_handed_over
     assert events(state, "bot_handover")[0].reason == "asked for a person by text ('human')"
