@@ -22,14 +22,15 @@ from activities.outbox import Outbox, OutboxEntry, now_utc
 from activities.providers import ProviderFailed
 from activities.sms import OutboxSms, Sms, SmsProvider
 from domain.channels import DeliveryStatus, Outcome, SendResult, address_key
-from domain.effects import Notify, ReplyToCustomer
+from domain.effects import NoticeFailure, NoticeResult, Notify, ReplyToCustomer
 from domain.models import Channel
 from domain.privacy import mask_email, mask_phone
 from domain.quiet_hours import is_proactive, when_to_send
 from domain.sms import check_body, segments
-from domain.tenant import Contact, TenantConfig
+from domain.tenant import Contact, Route, TenantConfig
+from ingress.ack_links import AckLinks
 from ingress.chat_links import ChatLinks
-from records.channels import ChannelStore, Delivery
+from records.channels import AckCode, ChannelStore, Delivery
 from records.store import StoreUnavailable
 
 log = structlog.get_logger(__name__)
@@ -55,6 +56,7 @@ class DeliveryActivities:
     # do not check links get one with a throwaway key).
     chat_links: ChatLinks | None = None
     chat: ChatProvider | None = None  # the built-in web chat over `chat_links` by default
+    ack_links: AckLinks | None = None  # signs the acknowledge links in escalation notices
 
     def __post_init__(self) -> None:
         self.sms = self.sms or OutboxSms(self.outbox)
@@ -64,58 +66,85 @@ class DeliveryActivities:
                 secrets.token_urlsafe(32), self.public_url, timedelta(days=1)
             )
         self.chat = self.chat or WebChat(self.chat_links, self.outbox)
+        self.ack_links = self.ack_links or AckLinks(secrets.token_urlsafe(32), self.public_url)
 
     # ----- staff -----------------------------------------------------------------------------
-    def _staff_texts(self, notice: Notify) -> tuple[Notify, Notify]:
+    def _staff_texts(self, notice: Notify) -> tuple[str, str]:
         """The notice as an email tells it (the text, a paragraph on the case, its links) and
         as a text does (the text and the case's link: an SMS stays short)."""
         ui = f"{self.ui_url.rstrip('/')}/namespaces/{self.namespace}/workflows/"
         if notice.kind.startswith("rca"):  # an RCA's notice key is "<rca id>:<n>"
             links = [f"Open the RCA: {ui}{notice.key.rsplit(':', 1)[0]}"]
+        elif notice.cases:  # a digest: each case's link, one a line
+            links = ["\n".join(f"Case {case}: {ui}case-{case}" for case in notice.cases)]
         else:
             links = [f"Open the case: {ui}case-{notice.case_id}"]
         if notice.in_chat:
             links.append(f"In chat: {self.public_url}/console/cases/{notice.case_id}")
         paragraphs = [notice.text, *([notice.summary] if notice.summary else []), *links]
-        full = notice.model_copy(update={"text": "\n\n".join(paragraphs)})
-        short = notice.model_copy(update={"text": f"{notice.text} {links[0].split(': ', 1)[1]}"})
-        return full, short
+        short = f"{notice.text} {links[0].split(': ', 1)[1]}"
+        return "\n\n".join(paragraphs), short
+
+    async def _ack_line(self, notice: Notify, key: str, contact: Contact, route: Route) -> str:
+        """How this person acknowledges from the notice: a signed link by email, a reply code
+        by text ('' when the notice asks for no acknowledgement)."""
+        if notice.ack_level is None:
+            return ""
+        tenant = self.tenants.get(notice.tenant)
+        valid = tenant.notifications.ack_link_valid if tenant else timedelta(days=3)
+        if route.channel is Channel.SMS:
+            proposal = AckCode(
+                code=f"{secrets.randbelow(10_000):04d}",
+                case_id=notice.case_id,
+                tenant=notice.tenant,
+                level=int(notice.ack_level),
+                contact=contact.name,
+                created_at=self.clock(),
+            )
+            code = await asyncio.to_thread(
+                self.channels.ack_code, key, route.address, proposal, proposal.created_at + valid
+            )
+            return f"Reply ACK {code} to take it."
+        assert self.ack_links is not None  # set in __post_init__
+        url = self.ack_links.url(notice.case_id, notice.tenant, notice.ack_level, contact.name, key)
+        return f"Acknowledge (it is yours then): {url}"
 
     @activity.defn(name="notify_escalation")
-    async def notify_escalation(self, notice: Notify) -> int:
-        """Notify every recipient of the escalation; returns how many were new deliveries."""
+    async def notify_escalation(self, notice: Notify) -> NoticeResult:
+        """Notify every recipient, each on their first channel that takes it (in the order
+        the matrix gives); every refusal is reported, with the channel tried next."""
         if not notice.recipients:
             raise ApplicationError(
                 f"no recipients for {notice.level.label}",
                 type="InvalidRecipient",
                 non_retryable=True,
             )
-        tenant = self.tenants.get(notice.tenant)
-        delivered = 0
-        failures: list[str] = []
+        result = NoticeResult()
         full, short = self._staff_texts(notice)
         for index, contact in enumerate(notice.recipients):
-            key = f"{notice.key}:{index}"
-            told = short if contact.channel is Channel.SMS else full
-            try:
-                if contact.channel in (Channel.SMS, Channel.EMAIL):
-                    delivered += await self._to_staff(told, key, contact, tenant)
-                else:
-                    entry = OutboxEntry(
-                        key=key,
-                        at=now_utc(),
-                        kind=notice.kind,
-                        case_id=notice.case_id,
-                        tenant=notice.tenant,
-                        channel=contact.channel.value,
-                        recipient=f"{contact.name} <{_masked(contact.address)}>",
-                        text=full.text,
+            routes = contact.routes
+            for hop, route in enumerate(routes):
+                # The first channel keeps the key a notice always had (a retry finds it sent).
+                key = f"{notice.key}:{index}" + (f":{hop}" if hop else "")
+                text = short if route.channel is Channel.SMS else full
+                ack = await self._ack_line(notice, key, contact, route)
+                joint = " " if route.channel is Channel.SMS else "\n\n"
+                told = notice.model_copy(update={"text": joint.join(filter(None, (text, ack)))})
+                try:
+                    result.delivered += await self._to_staff(told, key, contact.name, route)
+                    break
+                except ProviderFailed as exc:
+                    if not exc.permanent:
+                        raise exc.as_activity_error() from exc  # the retry skips those sent
+                    then = routes[hop + 1].channel if hop + 1 < len(routes) else None
+                    result.failures.append(
+                        NoticeFailure(
+                            contact=contact.name,
+                            channel=route.channel,
+                            reason=str(exc)[:300],
+                            then=then,
+                        )
                     )
-                    delivered += await asyncio.to_thread(self.outbox.put, entry)
-            except ProviderFailed as exc:
-                if not exc.permanent:
-                    raise exc.as_activity_error() from exc  # the retry skips those already sent
-                failures.append(f"{contact.name}: {exc}")
         log.info(
             "staff notified",
             case_id=notice.case_id,
@@ -123,21 +152,26 @@ class DeliveryActivities:
             kind=notice.kind,
             level=notice.level.label,
             recipients=len(notice.recipients),
-            new=delivered,
-            failed=len(failures),
+            new=result.delivered,
+            failed=len(result.failures),
         )
-        if failures and len(failures) == len(notice.recipients):
-            raise ApplicationError(
-                "no recipient could be notified: " + "; ".join(failures),
-                type="PermanentDeliveryError",
-                non_retryable=True,
-            )
-        return delivered
+        return result
 
-    async def _to_staff(
-        self, notice: Notify, key: str, contact: Contact, tenant: TenantConfig | None
-    ) -> int:
-        channel, address = contact.channel, contact.address
+    async def _to_staff(self, notice: Notify, key: str, name: str, route: Route) -> int:
+        channel, address = route.channel, route.address
+        if channel not in (Channel.SMS, Channel.EMAIL):  # voice, chat: the outbox
+            entry = OutboxEntry(
+                key=key,
+                at=now_utc(),
+                kind=notice.kind,
+                case_id=notice.case_id,
+                tenant=notice.tenant,
+                channel=channel.value,
+                recipient=f"{name} <{_masked(address)}>",
+                text=notice.text,
+            )
+            return await asyncio.to_thread(self.outbox.put, entry)
+        tenant = self.tenants.get(notice.tenant)
         assert self.sms is not None and self.email is not None  # set in __post_init__
         provider = self.sms.name if channel is Channel.SMS else self.email.name
         # The outbox is idempotent on the key itself; a real provider is not, so its sends are
@@ -158,7 +192,7 @@ class DeliveryActivities:
                     to=address,
                     body=notice.text,
                     kind=notice.kind,
-                    name=contact.name,
+                    name=name,
                 )
             )
         else:
@@ -170,10 +204,10 @@ class DeliveryActivities:
                     sender=_from_address(tenant, notice.tenant),
                     sender_name=tenant.name if tenant else None,
                     to=address,
-                    subject=f"[{notice.kind.replace('_', ' ')}] case {notice.case_id} ({notice.level.label})",
+                    subject=_subject(notice),
                     body=notice.text,
                     kind=notice.kind,
-                    name=contact.name,
+                    name=name,
                 )
             )
         if not recorded:
@@ -415,6 +449,13 @@ class DeliveryActivities:
 
 def _refused(provider: str, reason: str) -> SendResult:
     return SendResult(outcome=Outcome.REFUSED, provider=provider, reason=reason)
+
+
+def _subject(notice: Notify) -> str:
+    what = notice.kind.replace("_", " ")
+    if notice.cases:
+        return f"[{what}] {len(notice.cases)} cases ({notice.level.label}, {notice.team})"
+    return f"[{what}] case {notice.case_id} ({notice.level.label})"
 
 
 def _from_address(tenant: TenantConfig | None, tenant_id: str) -> str:

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from domain import effects
+from domain import effects, staff
 from domain.effects import AskBot, BotAnswer, Effect
 from domain.faq import words
 from domain.models import Author, Channel
@@ -113,7 +113,7 @@ def hand_over(case: "CaseState", now: datetime, reason: str, actor: str) -> list
     case.bot_handed_over = True
     case.log(now, "bot_handover", actor, reason=reason)
     said = _say(case, effects.text(case, "bot_handover"), now)
-    return [*said, effects.notify(case, "chat_handover", "notify_chat_handover", reason=reason)]
+    return [*said, *staff.notify(case, "chat_handover", "notify_chat_handover", now, reason=reason)]
 
 
 def _say(case: "CaseState", text: str, now: datetime) -> list[Effect]:

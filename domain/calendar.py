@@ -80,6 +80,16 @@ class BusinessCalendar:
             remaining -= available
         raise NoBusinessHours(f"no business hours within {MAX_SEARCH_DAYS} days of {start}")
 
+    def next_open(self, at: datetime) -> datetime:
+        """`at` if the calendar is open then, else the start of its next opening."""
+        _require_aware(at)
+        if self.always_open:
+            return at
+        for open_at, close_at in self._intervals_from(at):
+            if close_at > at:
+                return max(open_at, at)
+        raise NoBusinessHours(f"no business hours within {MAX_SEARCH_DAYS} days of {at}")
+
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Business time that passes from `start` to `end` (zero if end is not later)."""
         _require_aware(start)

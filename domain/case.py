@@ -20,6 +20,7 @@ from domain import (
     delivery,
     escalation,
     rca,
+    staff,
     verification,
 )
 from domain import matrix as routing
@@ -132,6 +133,8 @@ class CaseState(BaseModel):
     chat_handoff_on: bool = Field(default=False, exclude=True)
     deferred: list[delivery.Deferred] = Field(default_factory=list)
     sent: list[delivery.Sent] = Field(default_factory=list)
+    # Staff notices waiting for their recipients' working hours (see `domain.staff`).
+    held: list[staff.Held] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -237,9 +240,14 @@ class CaseState(BaseModel):
             case Assign(team=team):
                 if team is not None:
                     self._check_team(team)
-            case Acknowledge():
+            case Acknowledge(level=level):
                 if self.ack is None:
                     raise Rejected("no escalation is waiting for acknowledgement")
+                if level is not None and level != self.ack.level:
+                    raise Rejected(
+                        f"the case has moved on: it waits for {self.ack.level.label} to "
+                        f"acknowledge, not {level.label}"
+                    )
             case SetPriority(priority=priority):
                 if priority is self.priority:
                     raise Rejected(f"the case is already {priority.value}")
@@ -267,6 +275,12 @@ class CaseState(BaseModel):
     def apply(self, command: Command, now: datetime) -> list[Effect]:
         """Apply a validated command; raises Rejected (and changes nothing) if it does not fit."""
         self.check(command)
+        out = self._apply(command, now)
+        if self.held:
+            staff.prune(self, now)  # an acknowledgement, a resolution: held notices moot now
+        return out
+
+    def _apply(self, command: Command, now: datetime) -> list[Effect]:
         match command:
             case CustomerMessage():
                 return conversation.customer_wrote(self, command, now)
@@ -386,6 +400,7 @@ class CaseState(BaseModel):
                 delivery.due(self),
                 conversation.chat_due(self),
                 verification.due(self),
+                staff.due(self),
             )
             if d is not None
         ]
@@ -397,7 +412,9 @@ class CaseState(BaseModel):
         """Everything that has come due by `now`: warnings, breaches, ack timeouts, auto-close."""
         if self.closed:
             return []
-        effects = clocks.tick(self, now)
+        # Held notices first: a reminder must not reach someone before the escalation does.
+        effects = staff.release(self, now)
+        effects += clocks.tick(self, now)
         if self.ack is not None and now >= self.ack.due:
             effects += escalation.ack_timed_out(self, now)
         effects += delivery.release(self, now)

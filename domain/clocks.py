@@ -7,7 +7,7 @@ the case's clocks and turns warnings and breaches into escalations.
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from domain import effects, escalation, sla
+from domain import escalation, sla, staff
 from domain import matrix as routing
 from domain.calendar import BusinessCalendar
 from domain.commands import SetPriority
@@ -97,11 +97,9 @@ def tick(case: "CaseState", now: datetime) -> list[Effect]:
 def _warning(case: "CaseState", clock: SlaClock, now: datetime) -> list[Effect]:
     deadline = clock.deadline.isoformat(timespec="minutes") if clock.deadline else ""
     case.log(now, "sla_warning", SYSTEM, detail={"clock": clock.kind.value, "deadline": deadline})
-    return [
-        effects.notify(
-            case, "sla_warning", "sla_warning", clock=clock.kind.value, deadline=deadline
-        )
-    ]
+    return staff.notify(
+        case, "sla_warning", "sla_warning", now, clock=clock.kind.value, deadline=deadline
+    )
 
 
 def _breach(case: "CaseState", clock: SlaClock, now: datetime) -> list[Effect]:
@@ -111,7 +109,7 @@ def _breach(case: "CaseState", clock: SlaClock, now: datetime) -> list[Effect]:
     reason = f"{clock.kind.value} SLA breached ({format_duration(clock.target)} target)"
     to_level = routing.next_level(case.level)
     if to_level is None:
-        return [effects.notify(case, "sla_breach", "notify_escalation", reason=reason)]
+        return staff.notify(case, "sla_breach", "notify_escalation", now, reason=reason)
     return escalation.escalate(case, now, EscalationType.TIME_BASED, SYSTEM, reason, to_level)
 
 

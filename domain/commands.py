@@ -115,6 +115,10 @@ class Assign(Strict):
 
 class Acknowledge(Strict):
     actor: Actor
+    level: LevelInput | None = Field(
+        default=None,
+        description="only if the case waits for this level (a link or code in a notice sets it)",
+    )
 
 
 class SetPriority(Strict):
@@ -237,7 +241,8 @@ _SPECS = [
     CommandSpec(
         "acknowledge",
         Acknowledge,
-        "The escalation's new owner takes the case; stops the acknowledgement ladder.",
+        "The escalation's new owner takes the case; stops the acknowledgement ladder. With "
+        "level (L2), only while the case waits for that level.",
         {"actor": "sam"},
     ),
     CommandSpec(

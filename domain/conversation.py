@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from domain import bot, clocks, csat, effects, escalation, verification
+from domain import bot, clocks, csat, effects, escalation, staff, verification
 from domain.commands import AgentMessage, CustomerMessage
 from domain.consent import keyword as consent_keyword
 from domain.durations import format_duration
@@ -171,11 +171,8 @@ def _callback_requested(case: "CaseState", now: datetime) -> list[Effect]:
     case.callback_requested_at = now
     case.log(now, "callback_requested", "customer", reason="the customer replied YES")
     return [
-        effects.notify(
-            case,
-            "callback",
-            "notify_escalation",
-            reason="the customer asked for a call back",
+        *staff.notify(
+            case, "callback", "notify_escalation", now, reason="the customer asked for a call back"
         ),
         effects.reply(case, Channel.SMS, effects.text(case, "callback_ack"), options=False),
     ]

@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from domain import effects
+from domain import effects, staff
 from domain.effects import Effect
 from domain.models import Author, Channel
 from domain.record import TranscriptEntry
@@ -88,9 +88,7 @@ def replied(case: "CaseState", text: str, now: datetime) -> list[Effect] | None:
     out = _say(case, effects.text(case, "csat_thanks"), now)
     if low:
         case.log(now, "csat_low", SYSTEM, reason=f"rated {score} of 5: marked for review")
-        out.append(
-            effects.notify(case, "csat_low", "notify_csat_low", reason=f"rated {score} of 5")
-        )
+        out += staff.notify(case, "csat_low", "notify_csat_low", now, reason=f"rated {score} of 5")
     return out
 
 

@@ -28,7 +28,10 @@ NoticeKind = Literal[
     "rca_reminder",
     "rca_overdue",
     "csat_low",
+    "breach_digest",
 ]
+# Notices that ask their recipients to acknowledge (they carry a link and a reply code).
+ACK_REQUESTS = frozenset({"escalation", "ack_reminder"})
 
 
 class Notify(BaseModel):
@@ -47,6 +50,29 @@ class Notify(BaseModel):
         default=None, description="one paragraph on the case, no customer data (see brief())"
     )
     in_chat: bool = Field(default=False, description="the case is in the web chat now")
+    ack_level: Level | None = Field(
+        default=None, description="the level asked to acknowledge (a link and a reply code)"
+    )
+    digest: bool = Field(default=False, description="a breach that may go out in its team's digest")
+    cases: list[str] = Field(
+        default_factory=list, description="a digest: the cases it covers (case_id is the first)"
+    )
+
+
+class NoticeFailure(BaseModel):
+    """A notice one recipient's channel refused for good, and the channel tried next."""
+
+    contact: str
+    channel: Channel
+    reason: str = Field(max_length=300)
+    then: Channel | None = Field(default=None, description="None: no channel was left")
+
+
+class NoticeResult(BaseModel):
+    """What became of a notice: new deliveries, and every channel that refused it."""
+
+    delivered: int = 0
+    failures: list[NoticeFailure] = Field(default_factory=list)
 
 
 class ReplyToCustomer(BaseModel):
@@ -200,6 +226,7 @@ def notify(case: "CaseState", kind: NoticeKind, template: str, **extra: str) -> 
         text=text(case, template, **extra),
         summary=brief(case),
         in_chat=case.chat_active and case.chat_joined_at is not None,
+        ack_level=case.ack.level if case.ack is not None and kind in ACK_REQUESTS else None,
     )
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from domain import effects
+from domain import effects, staff
 from domain import matrix as routing
 from domain.commands import Escalate, EscalationKind
 from domain.durations import format_duration
@@ -59,8 +59,10 @@ def escalate(
     case.level = record.to_level
     case.team = record.to_team or case.team
     case.assignee = None
-    timeout = routing.ack_timeout(case.matrix, case.level)
-    case.ack = AckWait(level=case.level, since=now, due=now + timeout)
+    # The new owner's time to acknowledge starts when the first of them is at work to see it.
+    owners = routing.contacts_for(case.matrix, case.level, case.team)
+    due = staff.first_reachable(case, owners, now) + routing.ack_timeout(case.matrix, case.level)
+    case.ack = AckWait(level=case.level, since=now, due=due)
     case.log(
         now,
         "escalated",
@@ -74,7 +76,7 @@ def escalate(
             "to_team": record.to_team,
         },
     )
-    return [effects.notify(case, "escalation", "notify_escalation", reason=reason)]
+    return staff.notify(case, "escalation", "notify_escalation", now, reason=reason)
 
 
 def on_request(case: "CaseState", cmd: Escalate, now: datetime) -> list[Effect]:
@@ -102,7 +104,7 @@ def customer_asked(case: "CaseState", now: datetime, reason: str, source: str) -
             effects.reply(case, case.channel, effects.text(case, "escalation_ack_repeat"))
         ]
         if target is None and not case.client_request_pending:
-            out.append(effects.notify(case, "escalation", "notify_escalation", reason=reason))
+            out += staff.notify(case, "escalation", "notify_escalation", now, reason=reason)
             case.client_request_pending = True
         return out
     out = escalate(case, now, EscalationType.CLIENT_INITIATED, "customer", reason, target)
@@ -159,4 +161,6 @@ def ack_timed_out(case: "CaseState", now: datetime) -> list[Effect]:
         SYSTEM,
         detail={"level": waiting.level.label, "reminder": waiting.reminders},
     )
-    return [effects.notify(case, "ack_reminder", "ack_reminder", reason="awaiting acknowledgement")]
+    return staff.notify(
+        case, "ack_reminder", "ack_reminder", now, reason="awaiting acknowledgement"
+    )

@@ -49,6 +49,13 @@ def parse_shift(text: str) -> Shift:
     return (start, end)
 
 
+def _check_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+
+
 class BusinessHours(Config):
     mon: list[str] = Field(default_factory=list)
     tue: list[str] = Field(default_factory=list)
@@ -58,7 +65,7 @@ class BusinessHours(Config):
     sat: list[str] = Field(default_factory=list)
     sun: list[str] = Field(default_factory=list)
 
-    @field_validator("*")
+    @field_validator(*WEEKDAYS)
     @classmethod
     def _shifts(cls, value: list[str]) -> list[str]:
         shifts = sorted(parse_shift(s) for s in value)
@@ -137,10 +144,45 @@ class SlaPolicy(Config):
         return value
 
 
+class Route(Config):
+    """One way to reach a person: a channel and their address on it."""
+
+    channel: Channel
+    address: str = Field(min_length=1)
+
+
+class WorkingHours(BusinessHours):
+    """A person's own shifts; the tenant's time zone and public holidays unless given."""
+
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_zone(value)
+        return value
+
+
 class Contact(Config):
-    name: str = Field(min_length=1)
+    """Someone the matrix notifies: their first channel, the next ones, and when they work."""
+
+    name: str = Field(min_length=1, max_length=128)
     channel: Channel = Channel.EMAIL
     address: str = Field(min_length=1)
+    then: list[Route] = Field(
+        default_factory=list,
+        description="tried in order when a notice cannot be delivered on the channel before",
+    )
+    hours: Literal["always", "business"] | WorkingHours = Field(
+        default="always",
+        description="when non-P1 notices reach them: always (on call), the tenant's business "
+        "hours, or their own shifts; a notice outside them waits for the next shift",
+    )
+
+    @property
+    def routes(self) -> list[Route]:
+        return [Route(channel=self.channel, address=self.address), *self.then]
 
 
 class LevelConfig(Config):
@@ -470,6 +512,20 @@ class VerificationConfig(Config):
     )
 
 
+class NotificationsConfig(Config):
+    """How staff notices behave: breach digests and acknowledging from the notice itself."""
+
+    digest_window: Duration = Field(
+        default=timedelta(minutes=10),
+        description="after a breach notice to a team's level, further non-P1 breaches within "
+        "this window go out as one digest at its end; 0 sends each one",
+    )
+    ack_link_valid: Duration = Field(
+        default=timedelta(days=3),
+        description="how long the acknowledge link and reply code in a notice work",
+    )
+
+
 class EmailConfig(Config):
     """Where the tenant's customer email comes from and where replies go."""
 
@@ -499,6 +555,7 @@ class TenantConfig(Config):
     rca: RcaConfig = RcaConfig()
     csat: CsatConfig = CsatConfig()
     verification: VerificationConfig = VerificationConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     # Never serialised: the policy a case carries (its history, its state) has no hashes.
     agents: list[AgentConfig] = Field(default_factory=list, exclude=True)
 
@@ -514,10 +571,7 @@ class TenantConfig(Config):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        _check_zone(value)
         return value
 
     @field_validator("templates")

@@ -18,7 +18,8 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
 from domain.tenant import TenantDirectory
-from ingress import chat, console, live
+from ingress import ack, chat, console, live
+from ingress.ack_links import AckLinks
 from ingress.bodies import WebhookError
 from ingress.cases import Cases
 from ingress.chat_links import ChatLinks
@@ -76,6 +77,7 @@ def create_app(
         agents=AgentStore(engine=records.engine) if records is not None else None,
         console=console.session_signer(settings) if records is not None else None,
         store_watch=live.StoreWatch(records) if records is not None else None,
+        ack_links=AckLinks.from_settings(settings),
     )
 
     @contextlib.asynccontextmanager
@@ -107,6 +109,7 @@ def create_app(
     app.state.services = services
     app.include_router(twilio_webhooks)
     app.include_router(sendgrid_webhooks)
+    app.include_router(ack.router)
     if records is not None and links is not None:
         app.include_router(chat.router)
         app.include_router(console.router)

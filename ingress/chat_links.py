@@ -8,15 +8,13 @@ key (the Twilio auth token or the development secret), so the worker that makes 
 and the ingress that checks them agree without another secret to share.
 """
 
-import hashlib
-import hmac
 from datetime import timedelta
 from enum import StrEnum
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from ingress.signing import twilio_signing_key
+from ingress.signing import derived_secret
 from service.settings import Settings
 
 _CONTEXT = b"escalate chat-link v1"
@@ -46,8 +44,7 @@ class ChatLinks:
         if settings.chat_link_secret is not None:
             secret = settings.chat_link_secret.get_secret_value()
         else:
-            key = twilio_signing_key(settings).encode()
-            secret = hmac.new(key, _CONTEXT, hashlib.sha256).hexdigest()
+            secret = derived_secret(settings, _CONTEXT)
         return cls(secret, settings.public_url, timedelta(hours=settings.chat_link_hours))
 
     def token(self, case_id: str) -> str:

@@ -57,6 +57,13 @@ def twilio_signing_key(settings: Settings) -> str:
     return dev_secret(settings.dev_secret_path)
 
 
+def derived_secret(settings: Settings, context: bytes) -> str:
+    """A key for one purpose (`context`), derived from the webhook signing key, so the worker
+    that signs links and the ingress that checks them agree without another secret."""
+    key = twilio_signing_key(settings).encode()
+    return hmac.new(key, context, hashlib.sha256).hexdigest()
+
+
 def parse_password(signing_key: str) -> str:
     """The Inbound Parse Basic-auth password, derived from the Twilio signing key."""
     return hmac.new(signing_key.encode(), _PARSE_CONTEXT, hashlib.sha256).hexdigest()[:40]

@@ -27,6 +27,7 @@ from domain.consent import (
 from domain.models import CaseInput, Channel, Customer, E164Phone
 from domain.privacy import mask_phone
 from domain.tenant import TenantConfig
+from ingress import ack
 from ingress.bodies import WebhookError, parse_form, read_body, require_content_type, validated
 from ingress.relay import Conversation, MessageJob, SignalJob, customer_id, new_case_id
 from ingress.wiring import Services, Wired
@@ -122,6 +123,10 @@ async def inbound_sms(form: SignedForm, wired: Wired) -> Response:
     if tenant is None:
         log.warning("text to a number no tenant has", to=mask_phone(sms.to), sid=sms.message_sid)
         raise WebhookError(404, "no tenant has this number (To): add it to a tenant's sms.numbers")
+    # Staff texting back a notice's code ("ACK 4821"): the case is acknowledged, not written to.
+    answer = await ack.sms_reply(wired, tenant, sms.from_, sms.body, sms.message_sid)
+    if answer is not None:
+        return twiml(answer)
     # Only YES means something else to an opted-out number: a plain text needs no read.
     opted_out = keyword(sms.body) in OPT_IN_WHEN_OPTED_OUT and await asyncio.to_thread(
         wired.store.opted_out, sms.to, sms.from_

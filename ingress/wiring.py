@@ -9,6 +9,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
 from domain.tenant import TenantDirectory
+from ingress.ack_links import AckLinks
 from ingress.cases import Cases
 from ingress.chat_links import ChatLinks
 from ingress.live import StoreWatch
@@ -38,6 +39,7 @@ class Services:
     console: URLSafeTimedSerializer | None = None
     sign_ins: SignInThrottle = field(default_factory=SignInThrottle)
     store_watch: StoreWatch | None = None  # with records: what wakes the chat streams
+    ack_links: AckLinks | None = None  # checks the acknowledge links in staff notices
 
 
 def _services(request: Request) -> Services:

@@ -15,7 +15,14 @@ from sqlalchemy.engine import Engine
 
 from domain.channels import DeliveryStatus, address_key
 from domain.models import Channel
-from records.schema import case_tokens, conversations, deliveries, sms_consent, webhook_events
+from records.schema import (
+    ack_codes,
+    case_tokens,
+    conversations,
+    deliveries,
+    sms_consent,
+    webhook_events,
+)
 from records.store import open_engine, unavailable_as_retryable, write_transaction
 
 
@@ -24,6 +31,16 @@ class Consent:
     opted_out: bool
     keyword: str
     changed_at: datetime
+
+
+@dataclass(frozen=True)
+class AckCode:
+    code: str
+    case_id: str
+    tenant: str
+    level: int
+    contact: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -305,6 +322,73 @@ class ChannelStore:
                 )
             ).first()
         return (row.case_id, row.tenant) if row is not None else None
+
+    # ----- acknowledgement reply codes -----------------------------------------------------
+    def ack_code(
+        self,
+        notice_key: str,
+        address: str,
+        code: AckCode,
+        expires_at: datetime,
+    ) -> str:
+        """The reply code of one notice to one person (made once: a retry gets the same).
+
+        `code.code` is a proposal; if that person already holds it for another live
+        notice, another is picked, so "ACK 1234" from one phone means one case.
+        """
+        key = address_key(Channel.SMS, address)
+        with write_transaction(self.engine) as conn:
+            found = conn.execute(
+                select(ack_codes.c.code).where(ack_codes.c.notice_key == notice_key)
+            ).scalar()
+            if found is not None:
+                return str(found)
+            taken = set(
+                conn.execute(
+                    select(ack_codes.c.code).where(
+                        ack_codes.c.address_key == key, ack_codes.c.expires_at > code.created_at
+                    )
+                ).scalars()
+            )
+            chosen = code.code
+            while chosen in taken:
+                chosen = f"{secrets.randbelow(10_000):04d}"
+            conn.execute(
+                ack_codes.insert().values(
+                    notice_key=notice_key,
+                    code=chosen,
+                    address_key=key,
+                    case_id=code.case_id,
+                    tenant=code.tenant,
+                    level=code.level,
+                    contact=code.contact,
+                    created_at=code.created_at,
+                    expires_at=expires_at,
+                )
+            )
+        return chosen
+
+    def live_ack_codes(self, address: str, at: datetime) -> list[AckCode]:
+        """The codes `address` may still text back, newest first."""
+        key = address_key(Channel.SMS, address)
+        with unavailable_as_retryable(), self.engine.connect() as conn:
+            rows = conn.execute(
+                select(ack_codes)
+                .where(ack_codes.c.address_key == key, ack_codes.c.expires_at > at)
+                .order_by(ack_codes.c.created_at.desc())
+                .limit(50)
+            ).all()
+        return [
+            AckCode(
+                code=r.code,
+                case_id=r.case_id,
+                tenant=r.tenant,
+                level=r.level,
+                contact=r.contact,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
 
     # ----- webhook events ------------------------------------------------------------------
     def first_time(self, provider: str, event_id: str, at: datetime) -> bool:

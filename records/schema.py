@@ -236,3 +236,20 @@ rcas = Table(
     Index(None, "case_id"),
     Index(None, "tenant", "opened_at"),
 )
+
+# The reply codes staff text back to acknowledge an escalation ("ACK 4821"), one per notice
+# and recipient; the staff phone is kept by key, like every address.
+ack_codes = Table(
+    "ack_codes",
+    metadata,
+    Column("notice_key", String(200), primary_key=True),
+    Column("code", String(8), nullable=False),
+    Column("address_key", String(64), nullable=False),
+    Column("case_id", String(128), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("contact", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index(None, "address_key", "code"),
+)

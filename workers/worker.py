@@ -16,6 +16,7 @@ from activities.outbox import Outbox
 from activities.sms import OutboxSms, SmsProvider, TwilioSms
 from activities.tenants import TenantActivities, load_directory
 from domain.tenant import TenantConfig, TenantConfigError
+from ingress.ack_links import AckLinks
 from ingress.chat_links import ChatLinks
 from records import migrate
 from records.channels import ChannelStore
@@ -89,6 +90,7 @@ def build_worker(
         ui_url=settings.web_ui_url,
         namespace=settings.namespace,
         chat_links=ChatLinks.from_settings(settings),
+        ack_links=AckLinks.from_settings(settings),
     )
     journal = JournalActivities(store)
     return Worker(

@@ -20,11 +20,19 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import views
+    from domain import staff, views
     from domain.case import CaseState, Rejected
     from domain.channels import SendResult
     from domain.commands import COMMANDS, parse_command
-    from domain.effects import AskBot, BotAnswer, Effect, Notify, ReplyToCustomer, StartRca
+    from domain.effects import (
+        AskBot,
+        BotAnswer,
+        Effect,
+        NoticeResult,
+        Notify,
+        ReplyToCustomer,
+        StartRca,
+    )
     from domain.problems import problems
     from domain.record import CARRY_BYTES, JournalResult, TimelineWindow, TranscriptWindow
     from domain.tenant import TenantPolicy
@@ -72,6 +80,8 @@ CSAT = "csat-after-resolve"
 # Patch: days after resolution the case asks whether the fix held; it closes or reopens on
 # the answer (instead of auto-closing).
 RESOLUTION_CHECK = "resolution-check"
+# Patch: a staff notice reports each channel that refused it (and the next one tried).
+STAFF_ROUTES = "staff-routes"
 SYSTEM = "system"
 
 
@@ -139,12 +149,14 @@ async def _deliver(effect: Effect) -> Any:
             retry_policy=BOT_RETRY,
             summary="bot: FAQ answer",
         )
+    result_type: type | None
     if isinstance(effect, Notify):
-        activity, result_type = "notify_escalation", None
+        activity = "notify_escalation"
+        result_type = NoticeResult if workflow.patched(STAFF_ROUTES) else None
     else:
         activity, result_type = "send_customer_message", SendResult
-    if result_type is not None and not workflow.patched(CHANNEL_OUTCOMES):
-        result_type = None  # an older run: the activity answered a bool
+        if not workflow.patched(CHANNEL_OUTCOMES):
+            result_type = None  # an older run: the activity answered a bool
     return await workflow.execute_activity(
         activity,
         effect,
@@ -297,7 +309,7 @@ class CaseWorkflow:
         self._timer_due: datetime | None = None
         self._next_update_id = 0
         self._published: dict[str, Any] = {}
-        self._staff = _Deliveries(self._delivery_failed)
+        self._staff = _Deliveries(self._delivery_failed, self._delivery_result)
         self._customer = _Deliveries(self._delivery_failed, self._delivery_result)
         # The FAQ bot's questions: their own queue, so a reply retrying for hours does not
         # hold the bot up, nor a slow FAQ the replies.
@@ -461,6 +473,10 @@ class CaseWorkflow:
         if self._state is not None and isinstance(effect, AskBot):
             self._queue(*self._state.bot_answered(effect, result, workflow.now()))
             self._woken = True
+            return
+        if self._state is not None and isinstance(result, NoticeResult):
+            assert isinstance(effect, Notify)
+            staff.delivered(self._state, effect, result, workflow.now())
             return
         if self._state is None or not isinstance(result, SendResult):
             return

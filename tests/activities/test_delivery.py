@@ -52,8 +52,8 @@ def notice(key: str = "c1:run:1") -> Notify:
 async def test_a_retried_notification_is_delivered_once(tmp_path):
     delivery = outbox_delivery(tmp_path)
     env = ActivityEnvironment()
-    assert await env.run(delivery.notify_escalation, notice()) == 2
-    assert await env.run(delivery.notify_escalation, notice()) == 0  # the retry
+    assert (await env.run(delivery.notify_escalation, notice())).delivered == 2
+    assert (await env.run(delivery.notify_escalation, notice())).delivered == 0  # the retry
     entries = delivery.outbox.list()
     assert [e.recipient for e in entries] == [
         "Supervisors <s***@n***.example>",

@@ -20,7 +20,7 @@ from domain.effects import Notify, ReplyToCustomer
 from domain.models import Channel, Level
 from domain.tenant import Contact
 from records import migrate
-from records.channels import ChannelStore
+from records.channels import AckCode, ChannelStore
 from records.store import sqlite_url
 from tests.fakes.sendgrid_api import FakeSendGrid
 from tests.fakes.twilio_api import FakeTwilio
@@ -273,6 +273,95 @@ async def test_staff_are_notified_by_sendgrid_and_twilio_and_a_retry_skips_the_s
     with pytest.raises(ApplicationError):
         await ActivityEnvironment().run(delivery.notify_escalation, notice)
     assert len(sendgrid.mails) == 1 and twilio.messages == []
-    assert await ActivityEnvironment().run(delivery.notify_escalation, notice) == 1
+    assert (await ActivityEnvironment().run(delivery.notify_escalation, notice)).delivered == 1
     assert len(sendgrid.mails) == 1 and len(twilio.messages) == 1  # the email was not resent
     assert twilio.messages[0]["from_"] == TENANT_NUMBER
+
+
+def staff_notice(*recipients: Contact, ack: bool = True) -> Notify:
+    return Notify(
+        key="case-2:run:4",
+        kind="escalation",
+        case_id="case-2",
+        tenant="northwind-telecom",
+        level=Level.L2,
+        team="billing",
+        text="Case case-2 escalated to support supervisor",
+        recipients=list(recipients),
+        ack_level=Level.L2 if ack else None,
+    )
+
+
+async def test_a_refused_notice_goes_to_the_contacts_next_channel_and_is_reported(
+    delivery, twilio, sendgrid
+):
+    sam = Contact(
+        name="Sam",
+        channel=Channel.EMAIL,
+        address="sam@northwind.example",
+        then=[{"channel": "sms", "address": "+12025550143"}],
+    )
+    sendgrid.fail_for("sam@northwind.example", 400, "The to email does not contain a valid address")
+    result = await ActivityEnvironment().run(delivery.notify_escalation, staff_notice(sam))
+    assert result.delivered == 1 and sendgrid.mails == []
+    [failure] = result.failures
+    assert (failure.contact, failure.channel, failure.then) == ("Sam", Channel.EMAIL, Channel.SMS)
+    assert "valid address" in failure.reason
+    [text] = twilio.messages
+    assert text["to"] == "+12025550143" and text["body"].startswith("Case case-2 escalated")
+    # Run again (an activity retry): nothing is sent twice.
+    again = await ActivityEnvironment().run(delivery.notify_escalation, staff_notice(sam))
+    assert again.delivered == 0 and len(twilio.messages) == 1
+
+
+async def test_with_every_channel_refused_the_notice_reports_none_left(delivery, twilio, sendgrid):
+    sam = Contact(name="Sam", channel=Channel.SMS, address="+12025550143")
+    twilio.fail_for("+12025550143", 400, 21211, "Invalid 'To' Phone Number")
+    result = await ActivityEnvironment().run(delivery.notify_escalation, staff_notice(sam))
+    assert result.delivered == 0
+    assert [(f.channel, f.then) for f in result.failures] == [(Channel.SMS, None)]
+
+
+async def test_an_escalation_notice_carries_a_signed_link_by_email_and_a_code_by_text(
+    delivery, twilio, sendgrid
+):
+    by_mail = Contact(name="Sam", channel=Channel.EMAIL, address="sam@northwind.example")
+    by_text = Contact(name="Dana", channel=Channel.SMS, address="+12025550143")
+    await ActivityEnvironment().run(delivery.notify_escalation, staff_notice(by_mail, by_text))
+    [mail] = sendgrid.mails
+    body = mail["content"][0]["value"]
+    url = body.split("Acknowledge (it is yours then): ")[1].split()[0]
+    assert url.startswith("https://support.example.com/ack/")
+    assert delivery.ack_links is not None
+    claim = delivery.ack_links.read(url.rsplit("/", 1)[1], lambda _: timedelta(days=3))
+    assert (claim.case_id, claim.level, claim.contact) == ("case-2", Level.L2, "Sam")
+    [text] = twilio.messages
+    code = text["body"].split("Reply ACK ")[1].split()[0]
+    assert len(code) == 4 and code.isdigit()
+    [stored] = delivery.channels.live_ack_codes("+12025550143", NOON_NY)
+    assert (stored.code, stored.case_id, stored.level, stored.contact) == (
+        code,
+        "case-2",
+        2,
+        "Dana",
+    )
+    # Codes live for the tenant's ack_link_valid (3 days by default).
+    assert delivery.channels.live_ack_codes("+12025550143", NOON_NY + timedelta(days=4)) == []
+
+
+def test_one_phone_never_holds_the_same_live_code_for_two_notices(delivery):
+    store = delivery.channels
+    proposal = AckCode("1234", "case-1", "northwind-telecom", 2, "Dana", NOON_NY)
+    until = NOON_NY + timedelta(days=3)
+    assert store.ack_code("case-1:r:1:0", "+12025550143", proposal, until) == "1234"
+    assert store.ack_code("case-1:r:1:0", "+12025550143", proposal, until) == "1234"  # a retry
+    other = store.ack_code("case-2:r:1:0", "+12025550143", proposal, until)
+    assert other != "1234" and len(other) == 4
+    # Another phone may hold 1234 too: a code is read with the phone that texts it.
+    assert store.ack_code("case-2:r:1:1", "+12025550144", proposal, until) == "1234"
+
+
+async def test_a_notice_asking_nothing_carries_no_link_or_code(delivery, twilio, sendgrid):
+    sam = Contact(name="Sam", channel=Channel.EMAIL, address="sam@northwind.example")
+    await ActivityEnvironment().run(delivery.notify_escalation, staff_notice(sam, ack=False))
+    assert "/ack/" not in sendgrid.mails[0]["content"][0]["value"]

@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 from activities.journal import JournalActivities
 from activities.tenants import TenantActivities
 from domain.channels import Outcome, SendResult
-from domain.effects import AskBot, BotAnswer, Notify, ReplyToCustomer
+from domain.effects import AskBot, BotAnswer, NoticeFailure, NoticeResult, Notify, ReplyToCustomer
 from domain.models import CaseInput, Channel
 from domain.rca import RcaRecord
 from domain.record import (
@@ -63,6 +63,7 @@ class Recorder:
     replies: list[ReplyToCustomer] = field(default_factory=list)
     fail_customer: bool = False
     dead_channels: set[Channel] = field(default_factory=set)
+    dead_staff_channels: set[Channel] = field(default_factory=set)  # refuse staff notices
     # Scripted answers per channel (deferred, refused), used up in order; then "sent".
     outcomes: dict[Channel, list[SendResult]] = field(default_factory=dict)
     held: list[ReplyToCustomer] = field(default_factory=list)
@@ -99,9 +100,27 @@ class Recorder:
         return await TenantActivities(self.tenants).answer_from_faq(asked)
 
     @activity.defn(name="notify_escalation")
-    async def notify_escalation(self, notice: Notify) -> int:
+    async def notify_escalation(self, notice: Notify) -> NoticeResult:
+        """Each recipient on their first channel not in `dead_staff_channels`, as the real
+        activity walks a contact's channels."""
         self.notices.append(notice)
-        return len(notice.recipients)
+        result = NoticeResult()
+        for contact in notice.recipients:
+            routes = contact.routes
+            for hop, route in enumerate(routes):
+                if route.channel not in self.dead_staff_channels:
+                    result.delivered += 1
+                    break
+                then = routes[hop + 1].channel if hop + 1 < len(routes) else None
+                result.failures.append(
+                    NoticeFailure(
+                        contact=contact.name,
+                        channel=route.channel,
+                        reason=f"{route.channel.value} refused",
+                        then=then,
+                    )
+                )
+        return result
 
     @activity.defn(name="send_customer_message")
     async def send_customer_message(self, message: ReplyToCustomer) -> SendResult:

@@ -1,0 +1,149 @@
+"""Acknowledging an escalation from its notice: a signed link by email, a reply code by text.
+
+Either way the case gets the `acknowledge` update, as the person the notice went to and only
+while it still waits for their level, with an update id of its own (the link's notice, the
+text's message id), so a second press or a provider's retry is applied once. The answer says
+what happened: the case is theirs, someone else took it, or the case has moved on.
+"""
+
+import asyncio
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import structlog
+from fastapi import APIRouter, Request, Response
+from fastapi.templating import Jinja2Templates
+
+from domain.commands import Acknowledge
+from domain.models import Level
+from domain.privacy import mask_phone
+from domain.tenant import TenantConfig
+from ingress.ack_links import AckClaim
+from ingress.cases import CaseClosed, Refused, TemporalUnavailable
+from ingress.chat_links import LinkProblem, LinkRefused
+from ingress.wiring import Services, Wired
+from records.channels import AckCode
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(prefix="/ack", tags=["acknowledge"])
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+# "ACK", "ack 4821", "Acknowledge #4821." (a staff phone with a live code; else a message).
+SMS_ACK = re.compile(r"^\s*ack(?:nowledged?)?\s*#?\s*(\d{4})?\s*[.!]?\s*$", re.IGNORECASE)
+
+REFUSED_LINK = {
+    LinkProblem.EXPIRED: "This link has expired. Open the case in the Temporal Web UI to "
+    "acknowledge it there.",
+    LinkProblem.TAMPERED: "This link is not valid: it may have been cut short. Copy the whole "
+    "link from the notice.",
+    LinkProblem.OTHER_CASE: "This link is not valid.",
+}
+
+
+class Verdict:
+    """What an acknowledgement came to, in a sentence, with the HTTP status to show it with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+
+
+async def acknowledge(
+    wired: Services, case_id: str, level: Level, who: str, update_id: str
+) -> Verdict:
+    command = Acknowledge(actor=who, level=level)
+    try:
+        view = await wired.cases.act(case_id, command, update_id)
+    except Refused as refused:
+        return Verdict(409, f"Case {case_id} was not acknowledged: {refused.reason}.")
+    except CaseClosed:
+        return Verdict(410, f"Case {case_id} has ended: there is nothing to acknowledge.")
+    except TemporalUnavailable:
+        return Verdict(503, "No answer from the case yet. Try again in a minute: it counts once.")
+    log.info("acknowledged from a notice", case_id=case_id, level=level.label)
+    owner = view.assignee or who
+    return Verdict(200, f"Case {case_id} is acknowledged at {level.label}; its owner is {owner}.")
+
+
+def _claim(wired: Services, token: str) -> AckClaim:
+    def valid_for(tenant_id: str) -> timedelta | None:
+        tenant = wired.tenants.tenants.get(tenant_id)
+        return tenant.notifications.ack_link_valid if tenant is not None else None
+
+    assert wired.ack_links is not None
+    return wired.ack_links.read(token, valid_for)
+
+
+def _page(request: Request, status: int, message: str, claim: AckClaim | None = None) -> Response:
+    return templates.TemplateResponse(
+        request, "ack.html", {"message": message, "claim": claim}, status_code=status
+    )
+
+
+@router.get("/{token}", summary="The page behind an escalation notice's acknowledge link")
+async def ack_page(request: Request, token: str, wired: Wired) -> Response:
+    try:
+        claim = _claim(wired, token)
+    except LinkRefused as refused:
+        return _page(request, 403, REFUSED_LINK[refused.problem])
+    return _page(request, 200, "", claim)
+
+
+@router.post("/{token}", summary="Acknowledge the escalation a notice's link names")
+async def ack_link(request: Request, token: str, wired: Wired) -> Response:
+    try:
+        claim = _claim(wired, token)
+    except LinkRefused as refused:
+        return _page(request, 403, REFUSED_LINK[refused.problem])
+    digest = hashlib.sha256(f"{claim.notice_key}\0{claim.contact}".encode()).hexdigest()[:32]
+    verdict = await acknowledge(wired, claim.case_id, claim.level, claim.contact, f"ack-{digest}")
+    return _page(request, verdict.status, verdict.message)
+
+
+async def sms_reply(
+    wired: Services, tenant: TenantConfig, sender: str, body: str, sid: str
+) -> str | None:
+    """The answer to a staff member's "ACK 4821"; None when the text is no acknowledgement
+    (not that shape, or a phone holding no live code: a customer's "ack" is a message)."""
+    match = SMS_ACK.match(body)
+    if match is None:
+        return None
+    now = datetime.now(UTC)
+    codes = [
+        c
+        for c in await asyncio.to_thread(wired.store.live_ack_codes, sender, now)
+        if c.tenant == tenant.id
+    ]
+    if not codes:
+        return None
+    chosen = _chosen(codes, match.group(1))
+    if isinstance(chosen, str):
+        return chosen
+    log.info("acknowledge by text", case_id=chosen.case_id, staff=mask_phone(sender))
+    verdict = await acknowledge(
+        wired, chosen.case_id, Level(chosen.level), chosen.contact, f"ack-sms-{sid}"
+    )
+    return verdict.message
+
+
+def _chosen(codes: list[AckCode], code: str | None) -> AckCode | str:
+    """The code a text names (newest first), or the one case it can only mean; else a question."""
+    if code is not None:
+        for found in codes:
+            if found.code == code:
+                return found
+        return f"No escalation waits for code {code} from this phone. " + _choices(codes)
+    by_case: dict[str, AckCode] = {}
+    for found in codes:
+        by_case.setdefault(found.case_id, found)  # the newest code of each case
+    if len(by_case) == 1:
+        return codes[0]
+    return "Which case? " + _choices(list(by_case.values()))
+
+
+def _choices(codes: list[AckCode]) -> str:
+    listed = ", ".join(f"ACK {c.code} for case {c.case_id}" for c in codes[:5])
+    return f"Reply {listed}."
