@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.chat import ChatProvider, WebChat
 from activities.email import Email, EmailProvider, OutboxEmail
+from activities.notices import NoticeWriter, subject
 from activities.outbox import Outbox, OutboxEntry, now_utc
 from activities.providers import ProviderFailed
 from activities.sms import OutboxSms, Sms, SmsProvider
@@ -27,10 +28,10 @@ from domain.models import Channel
 from domain.privacy import mask_email, mask_phone
 from domain.quiet_hours import is_proactive, when_to_send
 from domain.sms import check_body, segments
-from domain.tenant import Contact, Route, TenantConfig
+from domain.tenant import Route, TenantConfig
 from ingress.ack_links import AckLinks
 from ingress.chat_links import ChatLinks
-from records.channels import AckCode, ChannelStore, Delivery
+from records.channels import ChannelStore, Delivery
 from records.store import StoreUnavailable
 
 log = structlog.get_logger(__name__)
@@ -67,48 +68,17 @@ class DeliveryActivities:
             )
         self.chat = self.chat or WebChat(self.chat_links, self.outbox)
         self.ack_links = self.ack_links or AckLinks(secrets.token_urlsafe(32), self.public_url)
+        self.notices = NoticeWriter(
+            self.channels,
+            self.tenants,
+            self.ack_links,
+            public_url=self.public_url,
+            ui_url=self.ui_url,
+            namespace=self.namespace,
+            clock=self.clock,
+        )
 
     # ----- staff -----------------------------------------------------------------------------
-    def _staff_texts(self, notice: Notify) -> tuple[str, str]:
-        """The notice as an email tells it (the text, a paragraph on the case, its links) and
-        as a text does (the text and the case's link: an SMS stays short)."""
-        ui = f"{self.ui_url.rstrip('/')}/namespaces/{self.namespace}/workflows/"
-        if notice.kind.startswith("rca"):  # an RCA's notice key is "<rca id>:<n>"
-            links = [f"Open the RCA: {ui}{notice.key.rsplit(':', 1)[0]}"]
-        elif notice.cases:  # a digest: each case's link, one a line
-            links = ["\n".join(f"Case {case}: {ui}case-{case}" for case in notice.cases)]
-        else:
-            links = [f"Open the case: {ui}case-{notice.case_id}"]
-        if notice.in_chat:
-            links.append(f"In chat: {self.public_url}/console/cases/{notice.case_id}")
-        paragraphs = [notice.text, *([notice.summary] if notice.summary else []), *links]
-        short = f"{notice.text} {links[0].split(': ', 1)[1]}"
-        return "\n\n".join(paragraphs), short
-
-    async def _ack_line(self, notice: Notify, key: str, contact: Contact, route: Route) -> str:
-        """How this person acknowledges from the notice: a signed link by email, a reply code
-        by text ('' when the notice asks for no acknowledgement)."""
-        if notice.ack_level is None:
-            return ""
-        tenant = self.tenants.get(notice.tenant)
-        valid = tenant.notifications.ack_link_valid if tenant else timedelta(days=3)
-        if route.channel is Channel.SMS:
-            proposal = AckCode(
-                code=f"{secrets.randbelow(10_000):04d}",
-                case_id=notice.case_id,
-                tenant=notice.tenant,
-                level=int(notice.ack_level),
-                contact=contact.name,
-                created_at=self.clock(),
-            )
-            code = await asyncio.to_thread(
-                self.channels.ack_code, key, route.address, proposal, proposal.created_at + valid
-            )
-            return f"Reply ACK {code} to take it."
-        assert self.ack_links is not None  # set in __post_init__
-        url = self.ack_links.url(notice.case_id, notice.tenant, notice.ack_level, contact.name, key)
-        return f"Acknowledge (it is yours then): {url}"
-
     @activity.defn(name="notify_escalation")
     async def notify_escalation(self, notice: Notify) -> NoticeResult:
         """Notify every recipient, each on their first channel that takes it (in the order
@@ -120,16 +90,13 @@ class DeliveryActivities:
                 non_retryable=True,
             )
         result = NoticeResult()
-        full, short = self._staff_texts(notice)
         for index, contact in enumerate(notice.recipients):
             routes = contact.routes
             for hop, route in enumerate(routes):
                 # The first channel keeps the key a notice always had (a retry finds it sent).
                 key = f"{notice.key}:{index}" + (f":{hop}" if hop else "")
-                text = short if route.channel is Channel.SMS else full
-                ack = await self._ack_line(notice, key, contact, route)
-                joint = " " if route.channel is Channel.SMS else "\n\n"
-                told = notice.model_copy(update={"text": joint.join(filter(None, (text, ack)))})
+                text = await self.notices.text(notice, key, contact, route)
+                told = notice.model_copy(update={"text": text})
                 try:
                     result.delivered += await self._to_staff(told, key, contact.name, route)
                     break
@@ -204,7 +171,7 @@ class DeliveryActivities:
                     sender=_from_address(tenant, notice.tenant),
                     sender_name=tenant.name if tenant else None,
                     to=address,
-                    subject=_subject(notice),
+                    subject=subject(notice),
                     body=notice.text,
                     kind=notice.kind,
                     name=name,
@@ -449,13 +416,6 @@ class DeliveryActivities:
 
 def _refused(provider: str, reason: str) -> SendResult:
     return SendResult(outcome=Outcome.REFUSED, provider=provider, reason=reason)
-
-
-def _subject(notice: Notify) -> str:
-    what = notice.kind.replace("_", " ")
-    if notice.cases:
-        return f"[{what}] {len(notice.cases)} cases ({notice.level.label}, {notice.team})"
-    return f"[{what}] case {notice.case_id} ({notice.level.label})"
 
 
 def _from_address(tenant: TenantConfig | None, tenant_id: str) -> str:

@@ -53,9 +53,11 @@ class Notify(BaseModel):
     ack_level: Level | None = Field(
         default=None, description="the level asked to acknowledge (a link and a reply code)"
     )
-    digest: bool = Field(default=False, description="a breach that may go out in its team's digest")
-    cases: list[str] = Field(
-        default_factory=list, description="a digest: the cases it covers (case_id is the first)"
+    digest: bool = Field(
+        default=False, description="an SLA alert that may go out in its team's digest"
+    )
+    items: list["Notify"] = Field(
+        default_factory=list, description="a digest: the notices it gathers (case_id: the first)"
     )
 
 

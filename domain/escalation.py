@@ -76,7 +76,8 @@ def escalate(
             "to_team": record.to_team,
         },
     )
-    return staff.notify(case, "escalation", "notify_escalation", now, reason=reason)
+    breach = type_ is EscalationType.TIME_BASED
+    return staff.notify(case, "escalation", "notify_escalation", now, breach=breach, reason=reason)
 
 
 def on_request(case: "CaseState", cmd: Escalate, now: datetime) -> list[Effect]:

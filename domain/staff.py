@@ -58,10 +58,24 @@ def reachable_at(policy: TenantPolicy, contact: Contact, now: datetime) -> datet
 
 
 def notify(
-    case: "CaseState", kind: NoticeKind, template: str, now: datetime, **extra: str
+    case: "CaseState",
+    kind: NoticeKind,
+    template: str,
+    now: datetime,
+    *,
+    breach: bool = False,
+    **extra: str,
 ) -> list[Effect]:
-    """Notify the case's current level (and team): now, or when each one's shift starts."""
-    return list(schedule(case, effects.notify(case, kind, template, **extra), now))
+    """Notify the case's current level (and team): now, or when each one's shift starts.
+
+    An SLA alert (a warning, a breach, an escalation a breach caused) of a non-P1 case may
+    go out in its team's digest (`workflows.digest`) when the tenant has a digest window.
+    """
+    notice = effects.notify(case, kind, template, **extra)
+    window = case.policy.config.notifications.digest_window
+    if (breach or kind in SLA_KINDS) and case.priority is not Priority.P1 and window:
+        notice = notice.model_copy(update={"digest": True})
+    return list(schedule(case, notice, now))
 
 
 def schedule(case: "CaseState", notice: Notify, now: datetime) -> list[Notify]:

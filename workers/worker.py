@@ -10,6 +10,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.delivery import DeliveryActivities
+from activities.digest import DigestActivities
 from activities.email import EmailProvider, OutboxEmail, SendGridEmail
 from activities.journal import JournalActivities
 from activities.outbox import Outbox
@@ -25,6 +26,7 @@ from service.settings import Settings
 from workers.interceptors import CaseLogContext
 from workers.sandbox import precompile_workflows, workflow_runner
 from workflows.case import CaseWorkflow
+from workflows.digest import BreachDigestWorkflow
 from workflows.rca import RcaWorkflow
 
 log = structlog.get_logger(__name__)
@@ -93,15 +95,17 @@ def build_worker(
         ack_links=AckLinks.from_settings(settings),
     )
     journal = JournalActivities(store)
+    digests = DigestActivities(client, settings.task_queue, tenants)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[CaseWorkflow, RcaWorkflow],
+        workflows=[CaseWorkflow, RcaWorkflow, BreachDigestWorkflow],
         activities=[
             tenant_activities.load_tenant_policy,
             tenant_activities.answer_from_faq,
             delivery.notify_escalation,
             delivery.send_customer_message,
+            digests.post_to_digest,
             journal.journal_case,
             journal.record_rca,
         ],

@@ -82,6 +82,8 @@ CSAT = "csat-after-resolve"
 RESOLUTION_CHECK = "resolution-check"
 # Patch: a staff notice reports each channel that refused it (and the next one tried).
 STAFF_ROUTES = "staff-routes"
+# Patch: a non-P1 SLA alert goes to its team's digest (workflows.digest), not straight out.
+BREACH_DIGEST = "breach-digest"
 SYSTEM = "system"
 
 
@@ -148,6 +150,15 @@ async def _deliver(effect: Effect) -> Any:
             start_to_close_timeout=timedelta(seconds=10),
             retry_policy=BOT_RETRY,
             summary="bot: FAQ answer",
+        )
+    if isinstance(effect, Notify) and effect.digest and workflow.patched(BREACH_DIGEST):
+        return await workflow.execute_activity(
+            "post_to_digest",
+            effect,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(hours=2),
+            retry_policy=DELIVERY_RETRY,
+            summary=f"digest: {effect.kind}",
         )
     result_type: type | None
     if isinstance(effect, Notify):

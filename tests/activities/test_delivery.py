@@ -25,11 +25,15 @@ from records.store import sqlite_url
 NOON_NY = datetime(2026, 6, 3, 16, 0, tzinfo=UTC)
 
 
-def outbox_delivery(tmp_path, tenants=None) -> DeliveryActivities:
+def outbox_delivery(tmp_path, tenants=None, **options) -> DeliveryActivities:
     url = sqlite_url(tmp_path / "records.sqlite3")
     migrate.upgrade(url)
     return DeliveryActivities(
-        Outbox(tmp_path / "outbox.sqlite3"), ChannelStore(url), tenants or {}, clock=lambda: NOON_NY
+        Outbox(tmp_path / "outbox.sqlite3"),
+        ChannelStore(url),
+        tenants or {},
+        clock=lambda: NOON_NY,
+        **options,
     )
 
 
@@ -169,8 +173,9 @@ async def test_another_chat_provider_plugs_in_for_links_and_chat_messages(tmp_pa
 
 
 async def test_staff_get_a_paragraph_on_the_case_and_its_links_texts_stay_short(tmp_path):
-    delivery = outbox_delivery(tmp_path)
-    delivery.ui_url, delivery.public_url = "https://temporal.example.com", "https://bpo.example"
+    delivery = outbox_delivery(
+        tmp_path, ui_url="https://temporal.example.com", public_url="https://bpo.example"
+    )
     told = notice().model_copy(
         update={
             "summary": "A standard customer's billing case on chat, open since 2026-06-03.",

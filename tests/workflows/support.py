@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from activities.digest import DigestActivities
 from activities.journal import JournalActivities
 from activities.tenants import TenantActivities
 from domain.channels import Outcome, SendResult
@@ -36,6 +37,7 @@ from records.store import CaseStore
 from tests.conftest import TENANTS_DIR
 from workers.sandbox import workflow_runner
 from workflows.case import CaseRun, CaseStart, CaseWorkflow
+from workflows.digest import BreachDigestWorkflow
 from workflows.rca import RcaWorkflow
 
 T = TypeVar("T")
@@ -192,7 +194,7 @@ async def case_worker(
         async with Worker(
             client,
             task_queue=task_queue,
-            workflows=[CaseWorkflow, RcaWorkflow],
+            workflows=[CaseWorkflow, RcaWorkflow, BreachDigestWorkflow],
             workflow_runner=workflow_runner(),
             activities=[
                 record_rca,
@@ -200,6 +202,7 @@ async def case_worker(
                 recorder.answer_from_faq,
                 recorder.notify_escalation,
                 recorder.send_customer_message,
+                DigestActivities(client, task_queue, recorder.tenants).post_to_digest,
                 journal,
             ],
         ):

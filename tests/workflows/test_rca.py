@@ -1,6 +1,7 @@
 """Root-cause follow-ups: opened by a resolved case, reminded, escalated when overdue,
 completed through an update, and outliving their case (time-skipping test server)."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -49,7 +50,10 @@ async def test_an_escalated_case_opens_an_rca_that_reminds_escalates_and_outlive
         assert opened.reason == "escalated"
         rca = client.get_workflow_handle(rca_id)
         await eventually(lambda: query_once_started(rca), lambda s: s is not None)
-        [notice] = rca_notices(recorder, "rca_opened")
+        # The RCA answers queries before its first notice's activity has run: wait for it.
+        [notice] = await eventually(
+            lambda: asyncio.sleep(0, rca_notices(recorder, "rca_opened")), lambda ns: bool(ns)
+        )
         # Owners: northwind's L2 and the case's team.
         owners = ["Shift supervisor", "Supervisor on call", "Billing desk"]
         assert [c.name for c in notice.recipients] == owners

@@ -1,6 +1,7 @@
 """Staff notices on the time-skipping server: held for a shift on a durable timer, the
 acknowledgement clock waiting with them, and refused channels recorded in the timeline."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
@@ -63,7 +64,10 @@ async def test_a_notice_waits_for_the_shift_and_so_does_the_acknowledgement_cloc
 
         # The shift starts: the notice goes, asking for an acknowledgement.
         await time_env.sleep(opens - await time_env.get_current_time() + timedelta(minutes=1))
-        await eventually(lambda: _noticed(recorder), lambda kinds: "escalation" in kinds)
+        await eventually(
+            lambda: asyncio.sleep(0, [n.kind for n in recorder.notices]),
+            lambda kinds: "escalation" in kinds,
+        )
         [notice] = [n for n in recorder.notices if n.kind == "escalation"]
         assert [c.name for c in notice.recipients] == ["Day shift"]
         assert notice.ack_level is not None and notice.ack_level.label == "L2"
@@ -71,10 +75,6 @@ async def test_a_notice_waits_for_the_shift_and_so_does_the_acknowledgement_cloc
         await time_env.sleep(timedelta(hours=2))
         view = await state(handle)
         assert view.level.label == "L2" and view.assignee == "Day shift"
-
-
-async def _noticed(recorder: Recorder) -> list[str]:
-    return [n.kind for n in recorder.notices]
 
 
 async def test_a_refused_channel_is_recorded_with_the_next_one_tried(
