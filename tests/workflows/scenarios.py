@@ -247,7 +247,35 @@ async def resolution_check(
     return handle
 
 
+async def staff_notices(
+    env: WorkflowEnvironment, tq: str, recorder: Recorder
+) -> WorkflowHandle[Any, Any]:
+    """Escalated with every staff email refused (the SMS tried next), a notice perhaps held
+    for the supervisor's shift, an acknowledgement for the wrong level refused and the right
+    one taken; then a breach whose escalation goes to the team's digest: `staff-routes` and
+    `breach-digest`."""
+    recorder.dead_staff_channels = {Channel.EMAIL}
+    handle = await open_case(env.client, tq, case_input(case_id="replay-staff"))
+    await handle.execute_update(
+        "escalate", {"actor": "sam", "kind": "hierarchical", "reason": "angry customer"}
+    )
+    await eventually(
+        lambda: timeline(handle), lambda es: any(e.type == "notice_failed" for e in es)
+    )
+    await env.sleep(timedelta(minutes=5))
+    await handle.signal("acknowledge", {"actor": "kim", "level": "L3"})
+    await handle.execute_update("acknowledge", {"actor": "kim", "level": "L2"})
+    recorder.dead_staff_channels = set()
+    await env.sleep(timedelta(days=4))  # the first response breaches: up, via the digest
+    await eventually(lambda: state(handle), lambda s: s.level >= Level.L3)
+    await handle.execute_update("resolve", {"actor": "kim", "resolution": "credited"})
+    await handle.signal("close", {"actor": "kim"})
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "staff_notices": staff_notices,
     "chat": chat,
     "resolution_check": resolution_check,
     "csat": csat,

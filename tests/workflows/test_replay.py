@@ -8,7 +8,8 @@ Older folders hold histories that running cases may still have, and must keep re
 before `channel-outcomes` (when a customer message's delivery answered a bool and a failed
 one was only recorded); `v4/` from before `chat-events-urgent` and the FAQ bot (chats offered,
 one joined then quiet, one never opened, both back on SMS, with the chat's events journalled
-late).
+late); `v5/` from before `staff-routes` and `breach-digest` (a staff notice answered a count,
+and every SLA alert went straight out).
 """
 
 import json
