@@ -29,8 +29,8 @@ from domain.privacy import mask_email, mask_phone
 from domain.quiet_hours import is_proactive, when_to_send
 from domain.sms import check_body, segments
 from domain.tenant import Route, TenantConfig
-from ingress.ack_links import AckLinks
 from ingress.chat_links import ChatLinks
+from ingress.links import AckLinks, RatingLinks
 from records.channels import ChannelStore, Delivery
 from records.store import StoreUnavailable
 
@@ -58,6 +58,7 @@ class DeliveryActivities:
     chat_links: ChatLinks | None = None
     chat: ChatProvider | None = None  # the built-in web chat over `chat_links` by default
     ack_links: AckLinks | None = None  # signs the acknowledge links in escalation notices
+    rating_links: RatingLinks | None = None  # signs the rating links in CSAT emails
 
     def __post_init__(self) -> None:
         self.sms = self.sms or OutboxSms(self.outbox)
@@ -68,6 +69,9 @@ class DeliveryActivities:
             )
         self.chat = self.chat or WebChat(self.chat_links, self.outbox)
         self.ack_links = self.ack_links or AckLinks(secrets.token_urlsafe(32), self.public_url)
+        self.rating_links = self.rating_links or RatingLinks(
+            secrets.token_urlsafe(32), self.public_url
+        )
         self.notices = NoticeWriter(
             self.channels,
             self.tenants,
@@ -202,6 +206,12 @@ class DeliveryActivities:
             link = await self.chat.link(message.case_id, message.tenant)
             message = message.model_copy(
                 update={"text": message.text.replace("{chat_link}", link), "chat_link": False}
+            )
+        if message.rating_link:  # the one-click rating page (it expires from now)
+            assert self.rating_links is not None  # set in __post_init__
+            link = self.rating_links.url(message.case_id, message.tenant)
+            message = message.model_copy(
+                update={"text": message.text.replace("{rating_link}", link), "rating_link": False}
             )
         if not message.to:
             raise ApplicationError(

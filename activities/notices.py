@@ -16,7 +16,7 @@ from urllib.parse import quote
 from domain.effects import Notify
 from domain.models import Channel
 from domain.tenant import Contact, Route, TenantConfig
-from ingress.ack_links import AckLinks
+from ingress.links import AckLinks
 from records.channels import AckCode, ChannelStore
 from workflows import visibility
 

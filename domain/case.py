@@ -37,6 +37,7 @@ from domain.commands import (
     DeliveryReport,
     Escalate,
     EscalationKind,
+    Rate,
     Reopen,
     RequestEscalation,
     Resolve,
@@ -121,6 +122,8 @@ class CaseState(BaseModel):
     csat_score: int | None = None
     csat_retried: bool = False
     csat_review: bool = False
+    nps_asked_at: datetime | None = None  # with the tenant's csat.nps, after the rating
+    nps_score: int | None = None
     # Set by the workflow for each run (a versioning gate, never carried): asks for CSAT.
     csat_on: bool = Field(default=False, exclude=True)
     # The resolution check: when it asked whether the fix held (None: not yet).
@@ -330,6 +333,11 @@ class CaseState(BaseModel):
                 return delivery.consent(self, command, now)
             case ChatJoined():
                 return conversation.chat_joined(self, now)
+            case Rate():
+                try:
+                    return csat.rate(self, command, now)
+                except ValueError as exc:
+                    raise Rejected(str(exc)) from None
         raise Rejected(f"unsupported command {type(command).__name__}")
 
     def _root_cause(self, now: datetime) -> list[Effect]:

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -165,6 +165,16 @@ class ChatJoined(Strict):
     """The customer opened the chat page from the link they were texted."""
 
 
+class Rate(Strict):
+    """The customer's rating from the email's link or the chat's widget (not a text reply)."""
+
+    score: int = Field(ge=1, le=5, description="CSAT, 1 (poor) to 5 (great)")
+    nps: int | None = Field(
+        default=None, ge=0, le=10, description="how likely to recommend, 0 to 10 (optional)"
+    )
+    source: Literal["link", "chat"]
+
+
 Command = (
     CustomerMessage
     | AgentMessage
@@ -180,6 +190,7 @@ Command = (
     | DeliveryReport
     | SmsConsent
     | ChatJoined
+    | Rate
 )
 
 
@@ -289,6 +300,13 @@ _SPECS = [
         SmsConsent,
         "The customer opted out of texts (STOP) or back in (START); the ingress sends this.",
         {"opted_out": True, "keyword": "STOP"},
+    ),
+    CommandSpec(
+        "rate",
+        Rate,
+        "The customer rated the help from the email's link or the chat's widget (the ingress "
+        "sends this); only while the case waits for a rating.",
+        {"score": 4, "nps": 9, "source": "link"},
     ),
     CommandSpec(
         "chat_joined",

@@ -102,6 +102,9 @@ class ReplyToCustomer(BaseModel):
     chat_link: bool = Field(
         default=False, description="`{chat_link}` in the text becomes the case's signed link"
     )
+    rating_link: bool = Field(
+        default=False, description="`{rating_link}` in the text becomes the signed rating page"
+    )
 
     @property
     def body(self) -> str:

@@ -125,6 +125,10 @@ class CaseSnapshot(BaseModel):
         default=None,
         description="waiting, joined, quiet or not_joined once the web chat was offered",
     )
+    csat_asked_at: datetime | None = None
+    csat_score: int | None = None
+    nps_score: int | None = None
+    review: bool = Field(default=False, description="marked for review (a low rating)")
 
 
 class JournalBatch(BaseModel):

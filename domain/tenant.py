@@ -243,6 +243,7 @@ TEMPLATE_FIELDS = frozenset(
         "details_url",
         "failed_channel",
         "chat_link",
+        "rating_link",
         "rca_id",
         "reasons",
         "due",
@@ -290,8 +291,20 @@ DEFAULT_TEMPLATES = {
         "How did we do with your case {case_id}? Reply with a number from 1 (poor) to "
         "5 (great). - {brand}"
     ),
+    "csat_ask_email": (
+        "How did we do with your case {case_id}? Rate us in one click: {rating_link}\n\n"
+        "Or reply to this email with a number from 1 (poor) to 5 (great). - {brand}"
+    ),
+    "csat_ask_chat": (
+        "How did we do? Rate us just below, or type a number from 1 (poor) to 5 (great)."
+    ),
     "csat_retry": "Sorry, we did not get that: please reply with one number from 1 to 5.",
     "csat_thanks": "Thank you for your rating. - {brand}",
+    "nps_ask": (
+        "Thanks! One more: how likely are you to recommend {brand} to a friend? Reply with "
+        "a number from 0 (not at all) to 10 (very likely)."
+    ),
+    "nps_retry": "Sorry, we did not get that: please reply with one number from 0 to 10.",
     "verification_ask": (
         "Is everything working since we resolved case {case_id}? Reply YES if all is well, "
         "NO if not. - {brand}"
@@ -332,6 +345,8 @@ CUSTOMER_TEMPLATES = (
     "csat_ask",
     "csat_retry",
     "csat_thanks",
+    "nps_ask",
+    "nps_retry",
     "verification_ask",
     "verification_reopened",
 )
@@ -498,6 +513,12 @@ class CsatConfig(Config):
     enabled: bool = True
     low_score: int = Field(
         default=2, ge=1, le=4, description="a rating at or below this notifies and marks review"
+    )
+    nps: bool = Field(
+        default=False, description="after the rating, ask how likely they are to recommend (0-10)"
+    )
+    link_valid: Duration = Field(
+        default=timedelta(days=7), description="how long the rating link in an email works"
     )
 
 

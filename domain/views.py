@@ -153,6 +153,10 @@ def snapshot(case: "CaseState", now: datetime) -> CaseSnapshot:
         escalations=case.escalation_count,
         updated_at=now,
         chat_state=chat_state(case),
+        csat_asked_at=case.csat_asked_at,
+        csat_score=case.csat_score,
+        nps_score=case.nps_score,
+        review=case.csat_review,
     )
 
 

@@ -20,9 +20,9 @@ from domain.commands import Acknowledge
 from domain.models import Level
 from domain.privacy import mask_phone
 from domain.tenant import TenantConfig
-from ingress.ack_links import AckClaim
-from ingress.cases import CaseClosed, Refused, TemporalUnavailable
+from ingress.cases import Verdict, act_once
 from ingress.chat_links import LinkProblem, LinkRefused
+from ingress.links import AckClaim
 from ingress.wiring import Services, Wired
 from records.channels import AckCode
 
@@ -43,29 +43,21 @@ REFUSED_LINK = {
 }
 
 
-class Verdict:
-    """What an acknowledgement came to, in a sentence, with the HTTP status to show it with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        self.message = message
-
-
 async def acknowledge(
     wired: Services, case_id: str, level: Level, who: str, update_id: str
 ) -> Verdict:
     command = Acknowledge(actor=who, level=level)
-    try:
-        view = await wired.cases.act(case_id, command, update_id)
-    except Refused as refused:
-        return Verdict(409, f"Case {case_id} was not acknowledged: {refused.reason}.")
-    except CaseClosed:
-        return Verdict(410, f"Case {case_id} has ended: there is nothing to acknowledge.")
-    except TemporalUnavailable:
-        return Verdict(503, "No answer from the case yet. Try again in a minute: it counts once.")
-    log.info("acknowledged from a notice", case_id=case_id, level=level.label)
-    owner = view.assignee or who
-    return Verdict(200, f"Case {case_id} is acknowledged at {level.label}; its owner is {owner}.")
+    verdict = await act_once(
+        wired.cases,
+        case_id,
+        command,
+        update_id,
+        lambda view: (
+            f"Case {case_id} is acknowledged at {level.label}; its owner is {view.assignee or who}."
+        ),
+    )
+    log.info("acknowledge from a notice", case_id=case_id, level=level.label, status=verdict.status)
+    return verdict
 
 
 def _claim(wired: Services, token: str) -> AckClaim:

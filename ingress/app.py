@@ -18,11 +18,11 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
 from domain.tenant import TenantDirectory
-from ingress import ack, chat, console, live
-from ingress.ack_links import AckLinks
+from ingress import ack, chat, console, live, rating
 from ingress.bodies import WebhookError
 from ingress.cases import Cases
 from ingress.chat_links import ChatLinks
+from ingress.links import AckLinks, RatingLinks
 from ingress.relay import Relay
 from ingress.sendgrid import router as sendgrid_webhooks
 from ingress.signing import parse_password, twilio_signing_key
@@ -78,6 +78,7 @@ def create_app(
         console=console.session_signer(settings) if records is not None else None,
         store_watch=live.StoreWatch(records) if records is not None else None,
         ack_links=AckLinks.from_settings(settings),
+        rating_links=RatingLinks.from_settings(settings),
     )
 
     @contextlib.asynccontextmanager
@@ -110,6 +111,7 @@ def create_app(
     app.include_router(twilio_webhooks)
     app.include_router(sendgrid_webhooks)
     app.include_router(ack.router)
+    app.include_router(rating.router)
     if records is not None and links is not None:
         app.include_router(chat.router)
         app.include_router(console.router)

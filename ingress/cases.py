@@ -25,6 +25,8 @@ __all__ = [
     "Refused",
     "TemporalCases",
     "TemporalUnavailable",
+    "Verdict",
+    "act_once",
     "unavailable",
 ]
 
@@ -148,3 +150,31 @@ class TemporalCases:
     async def ping(self) -> None:
         client = await self._case_client()
         await self._call(client.client.service_client.check_health())
+
+
+class Verdict:
+    """What a command sent from a link or a page came to: a sentence and its HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+
+
+async def act_once(
+    cases: Cases,
+    case_id: str,
+    command: Command,
+    update_id: str,
+    done: Callable[[CaseView], str],
+) -> Verdict:
+    """Apply `command` as an update (the same `update_id` again is applied once) and say how
+    it went, in words a person reads: done, refused and why, ended, or try again."""
+    try:
+        view = await cases.act(case_id, command, update_id)
+    except Refused as refused:
+        return Verdict(409, f"Case {case_id}: {refused.reason}.")
+    except CaseClosed:
+        return Verdict(410, f"Case {case_id} has ended: there is nothing left to do here.")
+    except TemporalUnavailable:
+        return Verdict(503, "No answer from the case yet. Try again in a minute: it counts once.")
+    return Verdict(200, done(view))

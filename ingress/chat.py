@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from domain.commands import InboundMessage
 from domain.models import CaseInput, Channel, Customer
 from domain.record import CaseSnapshot, TranscriptEntry
-from ingress import live
+from ingress import live, rating
 from ingress.chat_links import LinkProblem, LinkRefused
 from ingress.relay import MessageJob, SignalJob, new_case_id
 from ingress.wiring import Services, Wired
@@ -126,6 +126,8 @@ async def chat_page(
             "more_before": page.more_before,
             "last_seq": page.entries[-1].seq if page.entries else 0,
             "closed": case.closed_at is not None,
+            "rating": wants_rating(case),
+            "nps": bool(tenant and tenant.csat.nps),
         },
     )
 
@@ -155,8 +157,8 @@ async def events(
     await _case(wired, case_id)
 
     async def ended() -> dict[str, bool]:  # the page closes its form when the case ends
-        found = await _case(wired, case_id)
-        return {"closed": found.closed_at is not None}
+        found = await _case(wired, case_id)  # and shows the rating widget while it is asked
+        return {"closed": found.closed_at is not None, "rate": wants_rating(found)}
 
     stream = live.updates(
         request,
@@ -213,6 +215,27 @@ async def write(
     )
     log.info("chat message accepted", case_id=case_id)
     return JSONResponse({"status": "accepted", "id": message.provider_message_id}, 202)
+
+
+def wants_rating(case: CaseSnapshot) -> bool:
+    """The case asked for a rating and has none yet (the widget shows)."""
+    return case.status == "resolved" and case.csat_asked_at is not None and case.csat_score is None
+
+
+@router.post("/{case_id}/rate", summary="the customer rates the help from the chat's widget")
+async def rate_in_chat(
+    case_id: str,
+    wired: Wired,
+    score: Annotated[int, Form()] = 0,
+    nps: Annotated[str, Form()] = "",
+    t: Annotated[str, Query()] = "",
+) -> JSONResponse:
+    _check(wired, case_id, t)
+    await _case(wired, case_id)
+    verdict = await rating.rate(
+        wired, case_id, score, rating.optional_score(nps), "chat", f"rate-chat-{case_id}"
+    )
+    return JSONResponse({"message": verdict.message}, verdict.status)
 
 
 def wants_page(request: Request) -> bool:

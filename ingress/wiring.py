@@ -9,9 +9,9 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
 from domain.tenant import TenantDirectory
-from ingress.ack_links import AckLinks
 from ingress.cases import Cases
 from ingress.chat_links import ChatLinks
+from ingress.links import AckLinks, RatingLinks
 from ingress.live import StoreWatch
 from ingress.relay import Relay
 from ingress.spool import Spool
@@ -40,6 +40,7 @@ class Services:
     sign_ins: SignInThrottle = field(default_factory=SignInThrottle)
     store_watch: StoreWatch | None = None  # with records: what wakes the chat streams
     ack_links: AckLinks | None = None  # checks the acknowledge links in staff notices
+    rating_links: RatingLinks | None = None  # checks the rating links in CSAT emails
 
 
 def _services(request: Request) -> Services:

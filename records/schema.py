@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 
@@ -76,6 +77,11 @@ cases = Table(
     Column("erased_at", UtcDateTime),
     # waiting | joined | quiet | not_joined once the case was offered the web chat, else NULL
     Column("chat_state", String(16)),
+    # customer feedback after resolution: asked, the rating (1-5), the NPS score (0-10)
+    Column("csat_asked_at", UtcDateTime),
+    Column("csat_score", Integer),
+    Column("nps_score", Integer),
+    Column("review", Boolean, nullable=False, server_default=false()),
     Index(None, "tenant", "customer_id"),
     Index(None, "tenant", "opened_at"),
     Index(None, "tenant", "chat_state"),

@@ -17,8 +17,8 @@ from activities.outbox import Outbox
 from activities.sms import OutboxSms, SmsProvider, TwilioSms
 from activities.tenants import TenantActivities, load_directory
 from domain.tenant import TenantConfig, TenantConfigError
-from ingress.ack_links import AckLinks
 from ingress.chat_links import ChatLinks
+from ingress.links import AckLinks, RatingLinks
 from records import migrate
 from records.channels import ChannelStore
 from records.store import CaseStore
@@ -93,6 +93,7 @@ def build_worker(
         namespace=settings.namespace,
         chat_links=ChatLinks.from_settings(settings),
         ack_links=AckLinks.from_settings(settings),
+        rating_links=RatingLinks.from_settings(settings),
     )
     journal = JournalActivities(store)
     digests = DigestActivities(client, settings.task_queue, tenants)

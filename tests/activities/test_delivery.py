@@ -193,3 +193,25 @@ async def test_staff_get_a_paragraph_on_the_case_and_its_links_texts_stay_short(
     assert sms.text == (
         "Case c1 escalated https://temporal.example.com/namespaces/default/workflows/case-c1"
     )
+
+
+async def test_a_rating_question_by_email_carries_its_signed_one_click_link(tmp_path):
+    from ingress.links import RatingLinks
+
+    links = RatingLinks("r" * 32, "https://bpo.example")
+    delivery = outbox_delivery(tmp_path, public_url="https://bpo.example", rating_links=links)
+    ask = ReplyToCustomer(
+        key="c1:r:9",
+        case_id="c1",
+        tenant="northwind-telecom",
+        channel=Channel.EMAIL,
+        to="ada@example.com",
+        text="How did we do? Rate us in one click: {rating_link}",
+        rating_link=True,
+    )
+    await ActivityEnvironment().run(delivery.send_customer_message, ask)
+    [sent] = delivery.outbox.list()
+    url = sent.text.split("one click: ")[1].split()[0]
+    assert url.startswith("https://bpo.example/rate/") and "{rating_link}" not in sent.text
+    claim = links.read(url.rsplit("/", 1)[1], lambda _: timedelta(days=7))
+    assert (claim.case_id, claim.tenant) == ("c1", "northwind-telecom")

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.case import CaseState
-from domain.commands import CustomerMessage, Resolve
-from domain.csat import Unclear, parse_rating
+from domain.case import CaseState, Rejected
+from domain.commands import CustomerMessage, Rate, Resolve
+from domain.csat import Unclear, parse_nps, parse_rating
 from domain.effects import Notify, ReplyToCustomer
 from domain.models import CaseInput, CaseStatus, Channel
-from domain.tenant import resolve
+from domain.tenant import CsatConfig, resolve
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -146,3 +146,64 @@ def test_a_customer_who_opted_out_of_texts_is_asked_by_email_or_not_at_all(tenan
     out = no_email.apply(Resolve(actor="sam", resolution="credit"), T0)
     assert not any(isinstance(e, ReplyToCustomer) for e in out)
     assert no_email.record.recent_events[-1].type == "csat_not_asked"
+    assert ask.rating_link and "{rating_link}" in ask.text  # the email's one-click page
+
+
+def with_nps(tenants):
+    config = tenants["northwind-telecom"]
+    return {"northwind-telecom": config.model_copy(update={"csat": CsatConfig(nps=True)})}
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("9", 9),
+        ("nine", 9),
+        ("0", 0),
+        ("zero", 0),
+        ("10", 10),
+        ("10/10", 10),
+        ("8/10", 8),
+        ("ten out of 10", 10),
+        ("thanks a lot", None),
+    ],
+)
+def test_an_nps_score_is_read_leniently(text: str, score: int | None):
+    assert parse_nps(text) == score
+
+
+@pytest.mark.parametrize("text", ["11", "9 or 10", "between seven and eight", "100"])
+def test_a_number_that_is_not_one_nps_score_is_unclear(text: str):
+    with pytest.raises(Unclear):
+        parse_nps(text)
+
+
+def test_with_nps_on_the_rating_is_followed_by_one_more_question(tenants):
+    state = resolved(with_nps(tenants))
+    state.apply(Resolve(actor="sam", resolution="credit"), T0)
+    [ask] = state.apply(text("4", 1), T0 + timedelta(minutes=1))
+    assert isinstance(ask, ReplyToCustomer) and "0 (not at all) to 10" in ask.text
+    [retry] = state.apply(text("9 or 10", 2), T0 + timedelta(minutes=2))
+    assert isinstance(retry, ReplyToCustomer) and "from 0 to 10" in retry.text
+    [thanks] = state.apply(text("nine", 3), T0 + timedelta(minutes=3))
+    assert isinstance(thanks, ReplyToCustomer) and "Thank you" in thanks.text
+    assert (state.csat_score, state.nps_score, state.status) == (4, 9, CaseStatus.RESOLVED)
+    # Both answered: a message is a message again.
+    state.apply(text("one more thing", 4), T0 + timedelta(minutes=4))
+    assert state.status is CaseStatus.OPEN
+
+
+def test_a_rating_from_the_link_or_the_widget_counts_once(tenants):
+    state = resolved(with_nps(tenants))
+    with pytest.raises(Rejected, match="has not asked for a rating"):
+        state.apply(Rate(score=5, source="link"), T0)
+    state.apply(Resolve(actor="sam", resolution="credit"), T0)
+    out = state.apply(Rate(score=2, nps=6, source="link"), T0 + timedelta(hours=1))
+    assert (state.csat_score, state.nps_score, state.csat_review) == (2, 6, True)
+    assert any(isinstance(e, Notify) and e.kind == "csat_low" for e in out)
+    assert not any(isinstance(e, ReplyToCustomer) and "recommend" in e.text for e in out)
+    with pytest.raises(Rejected, match="already rated"):
+        state.apply(Rate(score=5, source="chat"), T0 + timedelta(hours=2))
+    # A later text is an ordinary message: nothing more is awaited.
+    state.apply(text("5", 9), T0 + timedelta(hours=3))
+    assert state.status is CaseStatus.OPEN and state.csat_score == 2

@@ -8,8 +8,8 @@ from domain.case import CaseState
 from domain.commands import Escalate
 from domain.models import CaseInput, Channel, Customer, Level
 from domain.tenant import resolve
-from ingress import ack_links as links_module
-from ingress.ack_links import AckLinks
+from ingress import links as links_module
+from ingress.links import AckLinks
 from records.channels import AckCode
 from tests.ingress.conftest import NORTHWIND_NUMBER, Ingress
 from tests.ingress.test_twilio import replies, text

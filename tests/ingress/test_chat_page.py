@@ -228,10 +228,10 @@ async def test_the_page_hears_when_its_case_ends(chat_app: ChatApp):
     ):
         lines = response.aiter_lines()
         [open_case] = await asyncio.wait_for(read_events(lines, 1, "case"), 5)
-        assert open_case == {"closed": False}
+        assert open_case == {"closed": False, "rate": False}
         await asyncio.sleep(0.2)  # the stream waits on the watch now
         closing = [event(1, "closed")]
         ended = batch([entry(1, "first")], closing, case_id=CASE, status="closed", closed_at=T0)
         chat_app.records.write(ended)
         [closed] = await asyncio.wait_for(read_events(lines, 1, "case"), 5)
-    assert closed == {"closed": True}
+    assert closed == {"closed": True, "rate": False}

@@ -274,7 +274,25 @@ async def staff_notices(
     return handle
 
 
+async def nps(env: WorkflowEnvironment, tq: str, recorder: Recorder) -> WorkflowHandle[Any, Any]:
+    """A tenant asking NPS: rated by text, asked to recommend, an unclear score, a retry,
+    the score; a `rate` from a stale link refused (already rated); closed."""
+    case = case_input("harbour-retail", case_id="replay-nps", category=None)
+    handle = await open_case(env.client, tq, case)
+    await handle.execute_update("resolve", {"actor": "sam", "resolution": "parcel found"})
+    for i, body in enumerate(["4 stars", "9 or 10", "9/10"]):
+        message = {"channel": "sms", "text": body, "provider_message_id": f"N{i}"}
+        await handle.signal("customer_message", message)
+    await eventually(lambda: state(handle), lambda s: s.messages >= 4)
+    await handle.signal("rate", {"score": 1, "source": "link"})
+    await eventually(lambda: state(handle), lambda s: s.last_rejection is not None)
+    await handle.signal("close", {"actor": "sam"})
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "nps": nps,
     "staff_notices": staff_notices,
     "chat": chat,
     "resolution_check": resolution_check,

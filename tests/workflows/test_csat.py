@@ -42,7 +42,7 @@ async def test_the_customer_rates_by_text_and_a_low_rating_notifies(
         events = await timeline(handle)
     assert view.status.value == "resolved"  # a rating does not reopen the case
     [received] = [e for e in events if e.type == "csat_received"]
-    assert received.detail == {"score": 2, "low": True}
+    assert received.detail == {"score": 2, "low": True, "source": "reply"}
     assert any("Thank you for your rating" in m.text for m in recorder.replies)
 
 
