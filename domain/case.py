@@ -54,6 +54,7 @@ from domain.models import (
     EscalationRecord,
     Level,
     Priority,
+    Reopening,
 )
 from domain.record import CaseRecord, JournalBatch, JournalResult, TimelineEvent
 from domain.sla import ClockKind, SlaClock
@@ -197,6 +198,8 @@ class CaseState(BaseModel):
         )
         if state.sms_number is None and config.sms.numbers:
             state.sms_number = config.sms.numbers[0]
+        if case.reopens is not None:
+            state._reopened(case.reopens)
         state.log(
             now,
             "opened",
@@ -208,6 +211,17 @@ class CaseState(BaseModel):
                 "tier": case.customer.tier.value,
             },
         )
+        if case.reopens is not None:
+            state.log(
+                now,
+                "reopened",
+                "customer",
+                reason="the customer wrote after the case closed",
+                detail={
+                    "closed_at": case.reopens.closed_at.isoformat(),
+                    "level": case.reopens.level.label,
+                },
+            )
         for kind in (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION):
             clocks.start(state, kind, now)
         effects = escalation.fast_track(state, now, reason_prefix="opened as")
@@ -221,6 +235,17 @@ class CaseState(BaseModel):
         )
         effects += conversation.customer_wrote(state, first, now, opening=True)
         return state, effects
+
+    def _reopened(self, was: Reopening) -> None:
+        """This run reopens a closed case: its owner, level and team as they were, its record
+        continuing from its last entries (the store has those)."""
+        self.level = was.level
+        if was.team in self.matrix.teams:
+            self.team = was.team
+        self.priority = was.priority
+        self.assignee = was.assignee
+        self.escalation_count = was.escalations
+        self.record = CaseRecord(messages=was.messages, events=was.events)
 
     # ----- commands ------------------------------------------------------------------------
     def check(self, command: Command) -> None:

@@ -103,6 +103,20 @@ class BodyRef(Strict):
     bytes: int = Field(gt=0)
 
 
+class Reopening(Strict):
+    """A closed case the customer wrote to again, reopened with what it had (the tenant's
+    `after_close.message = "reopen"`): its level, team, priority, owner and record so far."""
+
+    closed_at: datetime
+    level: LevelInput
+    team: str
+    priority: Priority
+    assignee: str | None = None
+    escalations: int = Field(ge=0)
+    messages: int = Field(ge=0, description="the record's last message seq")
+    events: int = Field(ge=0, description="the record's last event seq")
+
+
 class CaseInput(Strict):
     """What a backend service gives to open a case."""
 
@@ -132,6 +146,9 @@ class CaseInput(Strict):
         ge=-1.0,
         le=1.0,
         description="VADER compound score of the first message, set by the client",
+    )
+    reopens: Reopening | None = Field(
+        default=None, description="set when this run reopens the closed case of the same id"
     )
 
 

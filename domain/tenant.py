@@ -547,6 +547,19 @@ class NotificationsConfig(Config):
     )
 
 
+class AfterCloseConfig(Config):
+    """What a customer's message does once their case has closed."""
+
+    message: Literal["new", "reopen"] = Field(
+        default="new",
+        description="open a new case, or reopen the closed one (its level, team, owner and "
+        "history) when it closed within `within`",
+    )
+    within: Duration = Field(
+        default=timedelta(days=14), description="reopen only a case closed this recently"
+    )
+
+
 class EmailConfig(Config):
     """Where the tenant's customer email comes from and where replies go."""
 
@@ -577,6 +590,7 @@ class TenantConfig(Config):
     csat: CsatConfig = CsatConfig()
     verification: VerificationConfig = VerificationConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    after_close: AfterCloseConfig = AfterCloseConfig()
     # Never serialised: the policy a case carries (its history, its state) has no hashes.
     agents: list[AgentConfig] = Field(default_factory=list, exclude=True)
 

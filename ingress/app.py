@@ -24,6 +24,7 @@ from ingress.cases import Cases
 from ingress.chat_links import ChatLinks
 from ingress.links import AckLinks, RatingLinks
 from ingress.relay import Relay
+from ingress.reopen import reopener
 from ingress.sendgrid import router as sendgrid_webhooks
 from ingress.signing import parse_password, twilio_signing_key
 from ingress.spool import Spool, SpoolUnavailable
@@ -61,7 +62,8 @@ def create_app(
     runs beside the app) and `relay_status` says how that process is ("running" when well).
     """
     signing_key = twilio_signing_key(settings)
-    relay = Relay(cases, store, spool, retry_interval=retry_interval)
+    reopen = reopener(records, tenants) if records is not None else None
+    relay = Relay(cases, store, spool, retry_interval=retry_interval, reopen=reopen)
     services = Services(
         settings=settings,
         tenants=tenants,

@@ -19,10 +19,14 @@ from pathlib import Path
 
 import structlog
 
+from activities.tenants import load_directory
+from domain.tenant import TenantDirectory
 from ingress.cases import TemporalCases
 from ingress.relay import Relay
+from ingress.reopen import reopener
 from ingress.spool import Spool
 from records.channels import ChannelStore
+from records.store import CaseStore
 from service import logs
 from service.settings import Settings, load_settings
 
@@ -81,8 +85,16 @@ async def deliver(settings: Settings, stop: asyncio.Event) -> None:
 
 async def _deliver(settings: Settings, stop: asyncio.Event) -> None:
     spool = Spool.in_data_dir(settings.data_dir)
-    store = ChannelStore(url=settings.records_url)
-    relay = Relay(TemporalCases(settings), store, spool, poll_interval=POLL_SECONDS)
+    records = CaseStore(settings.records_url)
+    store = ChannelStore(engine=records.engine)
+    tenants = TenantDirectory(load_directory(settings.tenants_dir))
+    relay = Relay(
+        TemporalCases(settings),
+        store,
+        spool,
+        poll_interval=POLL_SECONDS,
+        reopen=reopener(records, tenants),
+    )
     runner = asyncio.create_task(relay.run(), name="relay")
     log.info("relay started", spool=str(spool.path))
     try:
@@ -92,7 +104,7 @@ async def _deliver(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
-        store.close()
+        records.close()
         await asyncio.to_thread(spool.close)  # may wait for a spool call still in its thread
         log.info("relay stopped")
 

@@ -43,6 +43,7 @@ from domain.channels import address_key
 from domain.commands import ChatJoined, DeliveryReport, InboundMessage, SmsConsent
 from domain.models import CaseInput, Channel
 from ingress.cases import CaseClosed, Cases, TemporalUnavailable
+from ingress.reopen import Reopener
 from ingress.spool import Spool, SpoolEntry, SpoolUnavailable
 from records.channels import ChannelStore
 from records.store import StoreUnavailable
@@ -166,6 +167,7 @@ class Relay:
         parallel: int = 32,
         window: int = 2_000,
         poll_interval: float | None = None,
+        reopen: Reopener | None = None,
     ) -> None:
         """`parallel` deliveries at most at once; `window` entries read into memory at most
         (the rest wait in the spool, read in order as room frees up). With `poll_interval`,
@@ -173,6 +175,7 @@ class Relay:
         that write it (`ingress.deliver`), which cannot wake it."""
         self.cases = cases
         self.store = store
+        self.reopen = reopen  # a message after the customer's case closed may reopen it
         self.spool = spool
         self.retry_interval = retry_interval
         self.poll_interval = poll_interval
@@ -253,6 +256,9 @@ class Relay:
             self.store.conversation, job.tenant, job.channel, job.address
         )
         if current is None:
+            reopened = await self.reopen(job.case) if self.reopen is not None else None
+            if reopened is not None:
+                job = job.model_copy(update={"case": reopened})
             current = await asyncio.to_thread(
                 self.store.claim_conversation,
                 job.tenant,
@@ -265,6 +271,10 @@ class Relay:
             try:
                 return await self._post(current, job)
             except CaseClosed as closed:
+                reopened = await self.reopen(job.case) if self.reopen is not None else None
+                if reopened is not None and reopened.case_id == closed.case_id:
+                    job = job.model_copy(update={"case": reopened})  # post again: reopen it
+                    continue
                 fresh = new_case_id(job.tenant, job.channel)
                 current = await asyncio.to_thread(
                     self.store.replace_conversation,

@@ -398,6 +398,22 @@ class CaseStore:
             for row in rows
         ]
 
+    def last_closed(self, tenant: str, customer_id: str, since: datetime) -> CaseSnapshot | None:
+        """The customer's most recently closed case, if it closed after `since`."""
+        with unavailable_as_retryable(), self.engine.connect() as conn:
+            row = conn.execute(
+                select(cases)
+                .where(
+                    cases.c.tenant == tenant,
+                    cases.c.customer_id == customer_id,
+                    cases.c.status == "closed",
+                    cases.c.closed_at > since,
+                )
+                .order_by(cases.c.closed_at.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else _snapshot(row)
+
     def summary(self, case_id: str) -> CaseSnapshot | None:
         with unavailable_as_retryable(), self.engine.connect() as conn:
             row = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()

@@ -207,10 +207,15 @@ class CaseClient:
                 start_signal="customer_message",
                 start_signal_args=[payload],
                 static_summary=static_summary(start),
-                # A closed case's id is never reused for a new case: its record is in the store.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # A closed case's id is never reused for a new case (its record is in the
+                # store), only to reopen that case (the tenant's after_close = "reopen").
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
+                if case.reopens
+                else WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
         except WorkflowAlreadyStartedError as exc:
+            if case.reopens is not None:  # reopened a moment ago by another message
+                return await self.post_customer_message(case.case_id, message)
             raise CaseClosed(case.case_id) from exc
         return True
 

@@ -72,6 +72,9 @@ class FakeCases:
         self._check()
         posted = Posted(case, message)
         self.calls.append(posted)
+        if isinstance(case, CaseInput) and case.reopens is not None:
+            self.closed.discard(case.case_id)  # a new run of the closed case's id
+            self.opened[case.case_id] = case
         if posted.case_id in self.closed:
             raise CaseClosed(posted.case_id)
         if isinstance(case, CaseInput):

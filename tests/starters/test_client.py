@@ -1,6 +1,8 @@
 """The typed client API that backend services use: the time-skipping server, and the real
 journal writing to a real case record store (SQLite and PostgreSQL)."""
 
+import asyncio
+
 import pytest
 from temporalio.client import (
     WorkflowFailureError,
@@ -108,3 +110,58 @@ async def test_a_case_that_failed_to_open_says_why_when_asked(
         assert "unknown tenant" in str(failed.value.cause.cause)
         with pytest.raises(WorkflowQueryFailedError, match="could not open: unknown tenant"):
             await state(handle)
+
+
+async def test_a_message_after_close_reopens_the_case_when_the_tenant_says_so(
+    time_env: WorkflowEnvironment, tenants, store: CaseStore
+):
+    from domain.tenant import TenantDirectory
+    from ingress.reopen import reopener
+    from tests.workflows.support import tenant_variant
+
+    reopening = tenant_variant("northwind-telecom", "nw-reopen", after_close__message="reopen")
+    directory = TenantDirectory({reopening.id: reopening})
+    recorder = Recorder({**tenants, reopening.id: reopening})
+    async with case_worker(time_env.client, recorder, store) as tq:
+        cases = CaseClient(time_env.client, tq, store)
+        case = case_input("nw-reopen", category="billing")
+        hello = CustomerMessage(channel="sms", text="My bill doubled", provider_message_id="SM-1")
+        await cases.post_customer_message(case, hello)
+        STARTED[tq].append(cases.handle(case.case_id))
+        await cases.act(
+            case.case_id, Escalate(actor="sam", kind="hierarchical", to_level="L3", reason="legal")
+        )
+        await cases.act(case.case_id, Acknowledge(actor="kim"))
+        await cases.handle(case.case_id).signal("close", {"actor": "kim"})
+        await cases.handle(case.case_id).result()
+        closed = await eventually(
+            lambda: asyncio.to_thread(store.summary, case.case_id),
+            lambda s: s is not None and s.status == "closed",
+        )
+
+        # The customer writes again: the tenant reopens their case, as it was.
+        again = case_input("nw-reopen", message="(new)", customer=case.customer.model_dump())
+        reopened = await reopener(store, directory)(again)
+        assert reopened is not None and reopened.case_id == case.case_id
+        back = CustomerMessage(channel="sms", text="It doubled again", provider_message_id="SM-2")
+        assert await cases.post_customer_message(reopened, back)
+        view = await eventually(
+            lambda: state(cases.handle(case.case_id)), lambda s: s.status.value == "open"
+        )
+        assert (view.level, view.team, view.assignee) == (Level.L3, "billing", "kim")
+        await time_env.sleep(FLUSH_DELAY)
+        page = await eventually(
+            lambda: cases.transcript(case.case_id), lambda p: p.total == closed.messages + 1
+        )
+        assert [m.text for m in page.entries][-2:] == ["My bill doubled", "It doubled again"]
+        assert [m.seq for m in page.entries] == list(range(1, closed.messages + 2))
+        events = await cases.timeline(case.case_id)
+        assert "reopened" in [e.type for e in events.events]
+
+        # A tenant that opens new cases (the default) does not reopen.
+        assert (
+            await reopener(store, TenantDirectory(tenants))(
+                case_input(customer=case.customer.model_dump())
+            )
+            is None
+        )

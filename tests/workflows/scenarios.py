@@ -291,7 +291,34 @@ async def nps(env: WorkflowEnvironment, tq: str, recorder: Recorder) -> Workflow
     return handle
 
 
+async def reopened(
+    env: WorkflowEnvironment, tq: str, recorder: Recorder
+) -> WorkflowHandle[Any, Any]:
+    """A closed L3 case reopened by the customer's next text (a new run of its id that keeps
+    its level, team, owner and record): answered, resolved, closed."""
+    was = {
+        "closed_at": "2026-03-01T10:00:00+00:00",
+        "level": "L3",
+        "team": "billing",
+        "priority": "P2",
+        "assignee": "kim",
+        "escalations": 2,
+        "messages": 6,
+        "events": 25,
+    }
+    handle = await open_case(
+        env.client, tq, case_input(case_id="replay-reopened", reopens=was, message="Again!")
+    )
+    await handle.signal("agent_message", {"agent": "kim", "text": "Sorry, looking again"})
+    await eventually(lambda: state(handle), lambda s: s.first_response_at is not None)
+    await handle.execute_update("resolve", {"actor": "kim", "resolution": "fixed for good"})
+    await handle.signal("close", {"actor": "kim"})
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "reopened": reopened,
     "nps": nps,
     "staff_notices": staff_notices,
     "chat": chat,
