@@ -23,7 +23,7 @@ from activities.outbox import Outbox, OutboxEntry, now_utc
 from activities.providers import ProviderFailed
 from activities.sms import OutboxSms, Sms, SmsProvider
 from domain.channels import DeliveryStatus, Outcome, SendResult, address_key
-from domain.effects import NoticeFailure, NoticeResult, Notify, ReplyToCustomer
+from domain.effects import NoticeFailure, NoticeResult, NoticeSent, Notify, ReplyToCustomer
 from domain.models import Channel
 from domain.privacy import mask_email, mask_phone
 from domain.quiet_hours import is_proactive, when_to_send
@@ -103,7 +103,6 @@ class DeliveryActivities:
                 told = notice.model_copy(update={"text": text})
                 try:
                     result.delivered += await self._to_staff(told, key, contact.name, route)
-                    break
                 except ProviderFailed as exc:
                     if not exc.permanent:
                         raise exc.as_activity_error() from exc  # the retry skips those sent
@@ -116,6 +115,19 @@ class DeliveryActivities:
                             then=then,
                         )
                     )
+                    continue
+                # A provider's send is recorded: a bounce reported later names it to the case.
+                sent = await asyncio.to_thread(self.channels.delivery, key)
+                if sent is not None and sent.provider_id:
+                    result.sent.append(
+                        NoticeSent(
+                            contact=index,
+                            hop=hop,
+                            provider=sent.provider,
+                            provider_id=sent.provider_id,
+                        )
+                    )
+                break
         log.info(
             "staff notified",
             case_id=notice.case_id,

@@ -139,6 +139,7 @@ class CaseState(BaseModel):
     sent: list[delivery.Sent] = Field(default_factory=list)
     # Staff notices waiting for their recipients' working hours (see `domain.staff`).
     held: list[staff.Held] = Field(default_factory=list)
+    staff_sent: list[staff.StaffSent] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod

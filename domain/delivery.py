@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from domain import effects
+from domain import effects, staff
 from domain.channels import Outcome, SendResult
 from domain.commands import DeliveryReport, SmsConsent
 from domain.effects import Effect, ReplyToCustomer
@@ -159,7 +159,7 @@ def report(case: "CaseState", command: DeliveryReport, now: datetime) -> list[Ef
                 fallback_from=item.channel if item.fallback else None,
             )
             return fall_back(case, reply, f"{item.channel.value} {command.status.value}", now)
-    return []
+    return staff.bounced(case, command, now)  # a notice to staff, perhaps
 
 
 def consent(case: "CaseState", command: SmsConsent, now: datetime) -> list[Effect]:

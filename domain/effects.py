@@ -70,11 +70,22 @@ class NoticeFailure(BaseModel):
     then: Channel | None = Field(default=None, description="None: no channel was left")
 
 
+class NoticeSent(BaseModel):
+    """A recipient's notice a provider took (a bounce reported later names its id)."""
+
+    contact: int = Field(description="the recipient's index in the notice")
+    hop: int = Field(description="the index of the channel it went on in the contact's routes")
+    provider: str
+    provider_id: str
+
+
 class NoticeResult(BaseModel):
-    """What became of a notice: new deliveries, and every channel that refused it."""
+    """What became of a notice: new deliveries, every channel that refused it, and what the
+    providers took (SendGrid and Twilio; the outbox reports nothing later)."""
 
     delivered: int = 0
     failures: list[NoticeFailure] = Field(default_factory=list)
+    sent: list[NoticeSent] = Field(default_factory=list)
 
 
 class ReplyToCustomer(BaseModel):

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from domain import effects
 from domain.calendar import BusinessCalendar
+from domain.commands import DeliveryReport
 from domain.effects import Effect, NoticeKind, NoticeResult, Notify
 from domain.models import CaseStatus, Priority
 from domain.tenant import Contact, TenantPolicy, WorkingHours
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 SYSTEM = "system"
 # At most this many notices wait for someone's shift (each replaces an older one of its kind).
 HELD_KEPT = 20
+# Notices a provider took that the case remembers, to try a person's next channel on a bounce.
+STAFF_SENT_KEPT = 8
 # Notices about the owner's acknowledgement, and about SLA clocks: moot once it is given, or
 # once the case is resolved.
 ACK_KINDS = frozenset({"escalation", "ack_reminder"})
@@ -180,8 +183,30 @@ def release(case: "CaseState", now: datetime) -> list[Effect]:
     return [h.notice.model_copy(update={"summary": effects.brief(case)}) for h in ready]
 
 
+class StaffSent(BaseModel):
+    """A notice a provider took for one person: a bounce reported later finds it here."""
+
+    provider: str
+    provider_id: str
+    hop: int
+    notice: Notify  # to that person only, without the case's paragraph (made again if resent)
+
+
 def delivered(case: "CaseState", notice: Notify, result: NoticeResult, now: datetime) -> None:
-    """Record every channel that refused the notice, and the one tried next (or none left)."""
+    """Record every channel that refused the notice, and the one tried next (or none left);
+    keep what the providers took, for a bounce they report later."""
+    for sent in result.sent:
+        if not 0 <= sent.contact < len(notice.recipients):
+            continue
+        one = notice.model_copy(
+            update={"recipients": [notice.recipients[sent.contact]], "summary": None, "items": []}
+        )
+        case.staff_sent.append(
+            StaffSent(
+                provider=sent.provider, provider_id=sent.provider_id, hop=sent.hop, notice=one
+            )
+        )
+    del case.staff_sent[:-STAFF_SENT_KEPT]
     for failure in result.failures:
         case.log(
             now,
@@ -195,3 +220,52 @@ def delivered(case: "CaseState", notice: Notify, result: NoticeResult, now: date
                 "then": failure.then.value if failure.then else None,
             },
         )
+
+
+def bounced(case: "CaseState", report: DeliveryReport, now: datetime) -> list[Effect]:
+    """A provider reports a staff notice it took did not arrive: try the person's next
+    channel (unless the notice has lost its point), and record it either way."""
+    found = next(
+        (
+            s
+            for s in case.staff_sent
+            if s.provider == report.provider and s.provider_id == report.provider_id
+        ),
+        None,
+    )
+    if found is None:
+        return []
+    case.staff_sent.remove(found)
+    contact = found.notice.recipients[0]
+    routes = contact.routes[found.hop :]
+    failed, left = routes[0], routes[1:]
+    case.log(
+        now,
+        "notice_failed",
+        report.provider,
+        reason=f"{failed.channel.value} {report.status.value}"
+        + (f" (error {report.error_code})" if report.error_code else ""),
+        detail={
+            "kind": found.notice.kind,
+            "contact": contact.name,
+            "channel": failed.channel.value,
+            "then": left[0].channel.value if left else None,
+        },
+    )
+    if not left:
+        return []
+    moot = _moot(case, found.notice)
+    if moot is not None:
+        _drop(case, Held(notice=found.notice, not_before=now), now, moot)
+        return []
+    nxt = contact.model_copy(
+        update={"channel": left[0].channel, "address": left[0].address, "then": left[1:]}
+    )
+    again = found.notice.model_copy(
+        update={
+            "key": f"{found.notice.key}:b{found.hop + 1}",
+            "recipients": [nxt],
+            "summary": effects.brief(case),
+        }
+    )
+    return [again]

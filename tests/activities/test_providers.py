@@ -309,9 +309,13 @@ async def test_a_refused_notice_goes_to_the_contacts_next_channel_and_is_reporte
     assert "valid address" in failure.reason
     [text] = twilio.messages
     assert text["to"] == "+12025550143" and text["body"].startswith("Case case-2 escalated")
-    # Run again (an activity retry): nothing is sent twice.
+    # What Twilio took is reported, for a bounce it reports later.
+    [taken] = result.sent
+    assert (taken.contact, taken.hop, taken.provider) == (0, 1, "twilio")
+    assert taken.provider_id == text["sid"]
+    # Run again (an activity retry): nothing is sent twice, and the same is reported.
     again = await ActivityEnvironment().run(delivery.notify_escalation, staff_notice(sam))
-    assert again.delivered == 0 and len(twilio.messages) == 1
+    assert again.delivered == 0 and len(twilio.messages) == 1 and again.sent == result.sent
 
 
 async def test_with_every_channel_refused_the_notice_reports_none_left(delivery, twilio, sendgrid):

@@ -7,8 +7,8 @@ import pytest
 
 from domain import staff
 from domain.case import CaseState, Rejected
-from domain.commands import Acknowledge, Escalate, Resolve, SetPriority
-from domain.effects import Notify
+from domain.commands import Acknowledge, DeliveryReport, Escalate, Resolve, SetPriority
+from domain.effects import NoticeResult, NoticeSent, Notify
 from domain.models import CaseInput, Level
 from domain.tenant import Contact, TenantConfig, resolve
 
@@ -170,3 +170,51 @@ def test_an_sla_notice_held_for_a_level_the_case_has_left_is_dropped(tenants):
     escalate(state)  # L1 -> L2: the L1 office's warning is no longer theirs to act on
     assert state.held == [] and state.next_due() != NY_OPENS
     assert state.record.recent_events[-1].reason == "the case moved on to L2 meanwhile"
+
+
+def test_a_notice_that_bounces_later_goes_to_the_persons_next_channel(tenants):
+    sam = {**SUPERVISOR, "then": [{"channel": "sms", "address": "+12025550143"}]}
+    state = opened(config(tenants, L2=[sam]), at=NY_OPENS)
+    [notice] = escalate(state, NY_OPENS)
+    taken = NoticeSent(contact=0, hop=0, provider="sendgrid", provider_id="m-1")
+    staff.delivered(state, notice, NoticeResult(delivered=1, sent=[taken]), NY_OPENS)
+    bounce = DeliveryReport(provider="sendgrid", provider_id="m-1", status="failed")
+    [again] = state.apply(bounce, NY_OPENS + timedelta(minutes=2))
+    assert isinstance(again, Notify) and again.key == f"{notice.key}:b1"
+    [who] = again.recipients
+    assert (who.name, who.channel, who.address) == ("Shift supervisor", "sms", "+12025550143")
+    assert again.ack_level is Level.L2 and again.summary
+    failed = state.record.recent_events[-1]
+    assert failed.type == "notice_failed" and failed.detail["then"] == "sms"
+    # The text bounces too: nothing is left to try; it is recorded.
+    staff.delivered(
+        state,
+        again,
+        NoticeResult(
+            delivered=1, sent=[NoticeSent(contact=0, hop=0, provider="twilio", provider_id="SM-9")]
+        ),
+        NY_OPENS,
+    )
+    assert (
+        state.apply(
+            DeliveryReport(
+                provider="twilio", provider_id="SM-9", status="undelivered", error_code="30003"
+            ),
+            NY_OPENS + timedelta(minutes=3),
+        )
+        == []
+    )
+    last = state.record.recent_events[-1]
+    assert last.reason == "sms undelivered (error 30003)" and last.detail["then"] is None
+
+
+def test_a_bounce_after_the_acknowledgement_is_recorded_not_resent(tenants):
+    sam = {**SUPERVISOR, "then": [{"channel": "sms", "address": "+12025550143"}]}
+    state = opened(config(tenants, L2=[sam]), at=NY_OPENS)
+    [notice] = escalate(state, NY_OPENS)
+    taken = NoticeSent(contact=0, hop=0, provider="sendgrid", provider_id="m-1")
+    staff.delivered(state, notice, NoticeResult(delivered=1, sent=[taken]), NY_OPENS)
+    state.apply(Acknowledge(actor="Shift supervisor"), NY_OPENS + timedelta(minutes=1))
+    bounce = DeliveryReport(provider="sendgrid", provider_id="m-1", status="failed")
+    assert state.apply(bounce, NY_OPENS + timedelta(minutes=2)) == []
+    assert [e.type for e in state.record.recent_events[-2:]] == ["notice_failed", "notice_dropped"]

@@ -317,7 +317,41 @@ async def reopened(
     return handle
 
 
+async def staff_bounce(
+    env: WorkflowEnvironment, tq: str, recorder: Recorder
+) -> WorkflowHandle[Any, Any]:
+    """An escalation notice whose email bounces later: sent again by text; that text
+    bounces too: recorded, nothing left to try; acknowledged, closed (`staff-routes`)."""
+    handle = await open_case(
+        env.client, tq, case_input("demo-express", case_id="replay-bounce", category=None)
+    )
+    await handle.execute_update(
+        "escalate", {"actor": "sam", "kind": "hierarchical", "reason": "lost parcel"}
+    )
+
+    def escalations() -> Awaitable[list[Any]]:
+        return asyncio.sleep(0, [n for n in recorder.notices if n.kind == "escalation"])
+
+    [first] = await eventually(escalations, lambda ns: len(ns) == 1)
+    await env.sleep(timedelta(seconds=1))
+    bounce = {"provider": "recorder", "provider_id": f"id-{first.key}:0", "status": "failed"}
+    await handle.signal("delivery_report", bounce)
+    [_, again] = await eventually(escalations, lambda ns: len(ns) == 2)
+    await env.sleep(timedelta(seconds=1))
+    bounce = {"provider": "recorder", "provider_id": f"id-{again.key}:0", "status": "undelivered"}
+    await handle.signal("delivery_report", bounce)
+    await eventually(
+        lambda: timeline(handle),
+        lambda es: len([e for e in es if e.type == "notice_failed"]) == 2,
+    )
+    await handle.execute_update("acknowledge", {"actor": "kim"})
+    await handle.signal("close", {"actor": "kim"})
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "staff_bounce": staff_bounce,
     "reopened": reopened,
     "nps": nps,
     "staff_notices": staff_notices,

@@ -20,7 +20,15 @@ from activities.digest import DigestActivities
 from activities.journal import JournalActivities
 from activities.tenants import TenantActivities
 from domain.channels import Outcome, SendResult
-from domain.effects import AskBot, BotAnswer, NoticeFailure, NoticeResult, Notify, ReplyToCustomer
+from domain.effects import (
+    AskBot,
+    BotAnswer,
+    NoticeFailure,
+    NoticeResult,
+    NoticeSent,
+    Notify,
+    ReplyToCustomer,
+)
 from domain.models import CaseInput, Channel
 from domain.rca import RcaRecord
 from domain.record import (
@@ -107,11 +115,19 @@ class Recorder:
         activity walks a contact's channels."""
         self.notices.append(notice)
         result = NoticeResult()
-        for contact in notice.recipients:
+        for index, contact in enumerate(notice.recipients):
             routes = contact.routes
             for hop, route in enumerate(routes):
                 if route.channel not in self.dead_staff_channels:
                     result.delivered += 1
+                    result.sent.append(
+                        NoticeSent(
+                            contact=index,
+                            hop=hop,
+                            provider="recorder",
+                            provider_id=f"id-{notice.key}:{index}",
+                        )
+                    )
                     break
                 then = routes[hop + 1].channel if hop + 1 < len(routes) else None
                 result.failures.append(

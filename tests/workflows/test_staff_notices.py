@@ -105,3 +105,39 @@ async def test_a_refused_channel_is_recorded_with_the_next_one_tried(
             "channel": "email",
             "then": "sms",
         }
+
+
+async def test_a_notice_that_bounces_later_is_sent_on_the_next_channel(
+    time_env: WorkflowEnvironment, tenants
+):
+    both = {
+        "name": "Sam",
+        "channel": "email",
+        "address": "sam@nw.example",
+        "then": [{"channel": "sms", "address": "+12025550143"}],
+    }
+    variant = tenant_variant(
+        "northwind-telecom", "nw-bounce", escalation__levels__L2__contacts=[both]
+    )
+    recorder = Recorder({**tenants, variant.id: variant})
+    client = time_env.client
+    async with case_worker(client, recorder) as tq:
+        handle = await open_case(client, tq, case_input("nw-bounce", category=None))
+        await handle.execute_update("escalate", ESCALATE)
+        [first] = await eventually(
+            lambda: asyncio.sleep(0, [n for n in recorder.notices if n.kind == "escalation"]),
+            lambda ns: len(ns) == 1,
+        )
+        await time_env.sleep(timedelta(seconds=30))  # the notice's result is in the case
+        # SendGrid reports the email bounced (the ingress signals the case).
+        report = {"provider": "recorder", "provider_id": f"id-{first.key}:0", "status": "failed"}
+        await handle.signal("delivery_report", report)
+        notices = await eventually(
+            lambda: asyncio.sleep(0, [n for n in recorder.notices if n.kind == "escalation"]),
+            lambda ns: len(ns) == 2,
+        )
+        [who] = notices[1].recipients
+        assert (who.channel.value, who.address) == ("sms", "+12025550143")
+        events = await timeline(handle)
+        [failed] = [e for e in events if e.type == "notice_failed"]
+        assert failed.detail["then"] == "sms" and failed.reason == "email failed"
