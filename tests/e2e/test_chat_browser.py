@@ -215,6 +215,19 @@ async def test_a_texting_customer_moves_to_chat_and_talks_live_with_an_agent_who
     resolved = show(dev, case_id)
     assert resolved["status"] == "resolved" and resolved["assignee"] == "demo"
 
+    # The customer is asked to rate the help: the question, and the widget under it, live.
+    widget = chat.locator("#rate")
+    await expect(log).to_contain_text("How did we do?", timeout=LIVE)
+    await expect(widget).to_be_visible(timeout=LIVE)
+    await screenshot(chat, "chat-rating.png")
+    await widget.get_by_role("button", name="4 of 5").click()
+    await expect(chat.locator("#status")).to_have_text("Thank you for your rating.", timeout=LIVE)
+    await expect(widget).to_be_hidden()
+    rated = wait_for(
+        lambda: dev.cli("case", "timeline", case_id).stdout, lambda t: "csat_received" in t
+    )
+    assert "score=4 low=False source=chat" in rated, rated
+
     # The whole conversation, across channels, as the record store keeps it.
     transcript = wait_for(
         lambda: dev.cli("case", "transcript", case_id).stdout, lambda t: reply in t
@@ -222,7 +235,7 @@ async def test_a_texting_customer_moves_to_chat_and_talks_live_with_an_agent_who
     assert f"[chat] agent/demo: {answer}" in transcript
     assert re.search(rf"\[sms\] customer/\S+: {re.escape(story[0])}", transcript), transcript
     assert re.search(rf"\[chat\] customer/\S+: {re.escape(reply)}", transcript), transcript
-    for name in ("chat-customer.png", "console-case.png", "console-cases.png"):
+    for name in ("chat-customer.png", "console-case.png", "console-cases.png", "chat-rating.png"):
         assert (artifacts() / name).stat().st_size > 0
     await agent_side.close()
     await customer_side.close()

@@ -250,3 +250,47 @@ def test_a_resolved_escalated_case_gets_an_rca_completed_from_the_cli(dev_system
     assert "billing refresher for tier 1 (action owner dana; done by sam" in final
     timeline = dev.cli("case", "timeline", "e2e-rca").stdout
     assert "rca_opened" in timeline and "rca-e2e-rca-1" in timeline
+
+
+def test_staff_acknowledge_from_the_notice_by_its_link_or_by_text(dev_system: DevSystem):
+    """The worker signs the link and picks the code; the ingress checks them: one system."""
+    import re
+
+    import httpx
+
+    dev = dev_system
+    dev.cli(
+        "case", "open", "--case-id", "e2e-ack", "--tenant", "demo-express",
+        "--customer-id", "c-ack", "--phone", "+12025550126", "--message", "Where is my parcel?",
+    )  # fmt: skip
+    escalate = {"actor": "sam", "kind": "hierarchical", "reason": "parcel lost twice"}
+    dev.cli("case", "signal", "e2e-ack", "escalate", json.dumps(escalate), "--wait")
+    outbox = wait_for(lambda: dev.cli("outbox", "--case", "e2e-ack").stdout, lambda o: "/ack/" in o)
+    found = re.search(r"(http://127\.0\.0\.1:\d+/ack/[A-Za-z0-9_.-]+)", outbox)
+    assert found is not None, outbox
+    url = found.group(1)
+    page = httpx.get(url, timeout=10)
+    assert page.status_code == 200 and "Acknowledge case e2e-ack" in page.text
+    assert show(dev, "e2e-ack")["awaiting_ack"] is not None  # opening the link changes nothing
+    done = httpx.post(url, timeout=10)
+    assert done.status_code == 200 and "its owner is Supervisors" in done.text, done.text
+    view = show(dev, "e2e-ack")
+    assert view["awaiting_ack"] is None and view["assignee"] == "Supervisors"
+
+    # Northwind's on-call supervisor is texted a code, and texts it back.
+    dev.cli(
+        "case", "open", "--case-id", "e2e-ack-sms", "--tenant", "northwind-telecom",
+        "--customer-id", "c-ack-2", "--phone", "+12025550127", "--message", "Overcharged",
+    )  # fmt: skip
+    dev.cli("case", "signal", "e2e-ack-sms", "escalate", json.dumps(escalate), "--wait")
+    texts = wait_for(
+        lambda: dev.cli("outbox", "--case", "e2e-ack-sms").stdout, lambda o: "Reply ACK" in o
+    )
+    code = re.search(r"Reply ACK (\d{4})", texts)
+    assert code is not None, texts
+    answer = dev.cli(
+        "simulate", "sms", "--from", "+12025550143", "--to", "+12125550100", f"ACK {code.group(1)}"
+    )  # fmt: skip
+    assert "is acknowledged at L2" in answer.stdout, answer.stdout
+    view = show(dev, "e2e-ack-sms")
+    assert view["awaiting_ack"] is None and view["assignee"] == "Supervisor on call"
