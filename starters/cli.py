@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Awaitable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -724,6 +725,61 @@ def agents_list(tenant: Annotated[str, typer.Option(help="the tenant id")]) -> N
         fail(f"the record store: {exc}")
     for found in stored:
         typer.echo(f"{found.username:<20} {found.name:<30} record store")
+
+
+@app.command("report")
+def report_command(
+    tenant: Annotated[str, typer.Option(help="the tenant's id")],
+    since: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="first day, YYYY-MM-DD")],
+    until: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="last day, YYYY-MM-DD (default: today)"),
+    ] = None,
+    channel: Annotated[
+        str | None, typer.Option(help="only cases opened on this channel (sms, email, chat…)")
+    ] = None,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="also write the figures as CSV")
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="also write them as JSON")
+    ] = None,
+) -> None:
+    """The operational metrics for cases opened from SINCE to UNTIL (whole days in the tenant's
+    time zone), from the case record store; the definitions are in the README."""
+    from activities.tenants import load_directory
+    from records.metrics import report
+    from records.store import CaseStore
+    from starters.report import csv_text, period, table
+
+    cfg = settings()
+    try:
+        tenants = load_directory(cfg.tenants_dir)
+    except TenantConfigError as exc:
+        fail(str(exc))
+    config = tenants.get(tenant)
+    if config is None:
+        fail(f"unknown tenant {tenant!r}; known: {', '.join(sorted(tenants))}")
+    last = (until or datetime.now(UTC)).date()
+    if last < since.date():
+        fail(f"--until {last} is before --since {since.date()}")
+    start, end = period(since.date(), last, config.timezone)
+    store = CaseStore(cfg.records_url)
+    try:
+        found = report(
+            store, tenant, start, end, datetime.now(UTC), channel=channel, tz=config.timezone
+        )
+    except StoreUnavailable as exc:
+        fail(f"case record store unavailable: {exc}")
+    finally:
+        store.close()
+    typer.echo(table(found))
+    if csv_path is not None:
+        csv_path.write_text(csv_text(found), encoding="utf-8")
+        typer.echo(f"\nwrote {csv_path}")
+    if json_path is not None:
+        json_path.write_text(found.model_dump_json(indent=1), encoding="utf-8")
+        typer.echo(f"wrote {json_path}")
 
 
 rca_app = typer.Typer(help="Root-cause follow-ups of resolved cases.", no_args_is_help=True)
