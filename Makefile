@@ -38,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy domain workflows activities workers starters service bench records ingress
+	$(BIN)/mypy domain workflows activities workers starters service bench records ingress reports
 
 pytest: $(STAMP) chromium postgresql
 	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadgroup

@@ -744,13 +744,16 @@ def report_command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="also write them as JSON")
     ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="also write the HTML report with its charts")
+    ] = None,
 ) -> None:
     """The operational metrics for cases opened from SINCE to UNTIL (whole days in the tenant's
     time zone), from the case record store; the definitions are in the README."""
     from activities.tenants import load_directory
     from records.metrics import report
     from records.store import CaseStore
-    from starters.report import csv_text, period, table
+    from reports.text import csv_text, period, table
 
     cfg = settings()
     try:
@@ -780,6 +783,11 @@ def report_command(
     if json_path is not None:
         json_path.write_text(found.model_dump_json(indent=1), encoding="utf-8")
         typer.echo(f"wrote {json_path}")
+    if html_path is not None:
+        from reports.html import render
+
+        html_path.write_text(render(found, config.name), encoding="utf-8")
+        typer.echo(f"wrote {html_path}")
 
 
 rca_app = typer.Typer(help="Root-cause follow-ups of resolved cases.", no_args_is_help=True)

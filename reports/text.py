@@ -1,4 +1,4 @@
-"""`escalate report`: the operational metrics as a table, and as CSV and JSON for export."""
+"""The operational metrics as a table for a terminal, and as CSV for export."""
 
 import csv
 import io
