@@ -547,6 +547,14 @@ class NotificationsConfig(Config):
     )
 
 
+class ConsoleConfig(Config):
+    """The agent console: who among the agents is a supervisor (sees the tenant's report)."""
+
+    supervisors: list[str] = Field(
+        default_factory=list, description="usernames of agents who may open the report"
+    )
+
+
 class AfterCloseConfig(Config):
     """What a customer's message does once their case has closed."""
 
@@ -591,6 +599,7 @@ class TenantConfig(Config):
     verification: VerificationConfig = VerificationConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     after_close: AfterCloseConfig = AfterCloseConfig()
+    console: ConsoleConfig = ConsoleConfig()
     # Never serialised: the policy a case carries (its history, its state) has no hashes.
     agents: list[AgentConfig] = Field(default_factory=list, exclude=True)
 

@@ -21,8 +21,10 @@ import math
 import re
 import secrets
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from fastapi import APIRouter, Form, Query, Request
@@ -52,7 +54,9 @@ from ingress.cases import CaseClosed, Refused, TemporalUnavailable
 from ingress.chat import PageRefused, Written, wants_page
 from ingress.signing import twilio_signing_key
 from ingress.wiring import Services, Wired
+from records import metrics
 from records.agents import lookup, sign_in
+from reports.text import period
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -308,8 +312,47 @@ async def cases_in_chat(request: Request, wired: Wired) -> Response:
             "brand": tenant.name if tenant else session["t"],
             "rows": await _rows(wired, session["t"]),
             "csrf": session["csrf"],
+            "supervisor": _supervisor(wired, session),
         },
     )
+
+
+def _supervisor(wired: Services, session: dict[str, str]) -> bool:
+    tenant = wired.tenants.tenants.get(session["t"])
+    return tenant is not None and session["u"] in tenant.console.supervisors
+
+
+@router.get("/report", response_class=HTMLResponse, summary="the tenant's report (supervisors)")
+async def report_page(
+    request: Request,
+    wired: Wired,
+    since: Annotated[str, Query()] = "",
+    until: Annotated[str, Query()] = "",
+) -> Response:
+    """The same report as `escalate report --html`, for the supervisor's own tenant; the last
+    30 days unless `since` and `until` (YYYY-MM-DD) say otherwise."""
+    session = await _signed_in(request, wired)
+    tenant = wired.tenants.tenants.get(session["t"])
+    if tenant is None or not _supervisor(wired, session):
+        raise PageRefused(403, "The report is for supervisors.")
+    today = datetime.now(UTC).astimezone(ZoneInfo(tenant.timezone)).date()
+    try:
+        last = date.fromisoformat(until) if until else today
+        first = date.fromisoformat(since) if since else last - timedelta(days=29)
+    except ValueError:
+        raise PageRefused(400, "Dates are YYYY-MM-DD, like 2026-03-01.") from None
+    if first > last or (last - first).days > 366:
+        raise PageRefused(400, "Choose a period of at most a year, the first day first.")
+    start, end = period(first, last, tenant.timezone)
+    assert wired.records is not None
+    found = await asyncio.to_thread(
+        metrics.report, wired.records, tenant.id, start, end, datetime.now(UTC), tz=tenant.timezone
+    )
+    from reports.html import render  # matplotlib: loaded by the first report, not at start
+
+    page = await asyncio.to_thread(render, found, tenant.name)
+    log.info("report opened", tenant=tenant.id, days=(last - first).days + 1)
+    return HTMLResponse(page)
 
 
 @router.get("/events", summary="the list of cases in chat, live (Server-Sent Events)")

@@ -425,3 +425,34 @@ async def test_a_session_ends_when_its_agent_is_removed_or_changes_password(cons
     assert (await console.http.get("/console")).headers["location"] == "/console/login"
     events = await console.http.get("/console/events")
     assert events.status_code == 401
+
+
+async def test_a_supervisor_opens_their_tenants_report_and_an_agent_cannot(console: Console):
+    from domain.tenant import ConsoleConfig
+    from tests.records.test_metrics import seed
+
+    seed(console.records)
+    await console.sign_in("northwind-telecom", "sam", "sam password")
+    listing = await console.http.get("/console")
+    assert 'id="report"' not in listing.text  # an agent: no link
+    refused = await console.http.get("/console/report")
+    assert refused.status_code == 403 and "for supervisors" in refused.text
+
+    tenants = console.app.state.services.tenants.tenants
+    northwind = tenants["northwind-telecom"]
+    tenants["northwind-telecom"] = northwind.model_copy(
+        update={"console": ConsoleConfig(supervisors=["sam"])}
+    )
+    try:
+        assert 'href="/console/report"' in (await console.http.get("/console")).text
+        page = await console.http.get("/console/report?since=2026-03-01&until=2026-03-31")
+        assert page.status_code == 200 and "Northwind Mobile: operations report" in page.text
+        # Northwind's four March cases; harbour-retail's case in the same store is not there.
+        assert '<th scope="row">cases opened</th><td>4</td>' in page.text
+        assert page.text.count('<figure class="chart"') == 4
+        bad = await console.http.get("/console/report?since=March")
+        assert bad.status_code == 400 and "YYYY-MM-DD" in bad.text
+        backwards = await console.http.get("/console/report?since=2026-03-10&until=2026-03-01")
+        assert backwards.status_code == 400
+    finally:
+        tenants["northwind-telecom"] = northwind
