@@ -14,6 +14,7 @@ COPY service service
 COPY records records
 COPY bench bench
 COPY ingress ingress
+COPY reports reports
 RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 escalate && mkdir /data && chown escalate /data
 COPY config config
 USER escalate
