@@ -127,6 +127,9 @@ class CaseState(BaseModel):
     nps_score: int | None = None
     # Set by the workflow for each run (a versioning gate, never carried): asks for CSAT.
     csat_on: bool = Field(default=False, exclude=True)
+    # Set by the workflow for each run (a versioning gate, never carried): number words in a
+    # rating count only as whole words.
+    csat_words_on: bool = Field(default=False, exclude=True)
     # The resolution check: when it asked whether the fix held (None: not yet).
     verify_asked_at: datetime | None = None
     # Set by the workflow for each run (a versioning gate, never carried): checks the fix.

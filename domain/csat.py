@@ -43,6 +43,10 @@ WORDS = {
     "ten": 10,
 }
 _NUMBER = re.compile(r"\d+|\b(?:" + "|".join(WORDS) + r")\b")
+# How replies were read before the patch `csat-words` (runs started then replay with it): the
+# number words one to five anywhere, even inside another word ("done" read as a 1).
+_OLD_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_OLD_NUMBER = re.compile(r"\d+|" + "|".join(_OLD_WORDS))
 _STARS = re.compile(r"[★⭐]")
 SYSTEM = "system"
 
@@ -51,24 +55,28 @@ class Unclear(ValueError):
     """A reply with a number that is not one rating from 1 to 5."""
 
 
-def _numbers(lowered: str) -> list[int]:
+def _numbers(lowered: str, words: bool = True) -> list[int]:
+    table, pattern = (WORDS, _NUMBER) if words else (_OLD_WORDS, _OLD_NUMBER)
     return [
-        WORDS[n] if n in WORDS else int(n)
-        for n in _NUMBER.findall(lowered)
-        if len(n) <= 3 or n in WORDS
+        table[n] if n in table else int(n)
+        for n in pattern.findall(lowered)
+        if len(n) <= 3 or n in table
     ]
 
 
-def parse_rating(text: str) -> int | None:
-    """The rating in `text`; None when it holds no number at all; Unclear otherwise."""
+def parse_rating(text: str, words: bool = True) -> int | None:
+    """The rating in `text`; None when it holds no number at all; Unclear otherwise.
+
+    `words`: number words count only as whole words (a case from before `csat-words` reads
+    replies as it did then: "done" held a "one")."""
     lowered = text.lower()
     stars = len(_STARS.findall(lowered))
-    found = [n for n in _numbers(lowered) if n]  # "0" is no rating
+    found = [n for n in _numbers(lowered, words) if n]  # "0" is no rating
     if "/5" in lowered.replace(" ", "") or "outof5" in lowered.replace(" ", ""):
         found = [n for n in found if n != 5] or [5]  # "4/5" is a 4; "5/5" a 5
     if stars and not found:
         found = [stars]
-    if not found and not _NUMBER.search(lowered):
+    if not found and not (_NUMBER if words else _OLD_NUMBER).search(lowered):
         return None
     ratings = set(found)
     if len(ratings) != 1 or not 1 <= next(iter(ratings)) <= 5:
@@ -141,7 +149,7 @@ def replied(case: "CaseState", text: str, now: datetime) -> list[Effect] | None:
     was taken as the answer (or a retry was asked for); None if it is an ordinary message."""
     asking_nps = case.csat_score is not None
     try:
-        score = parse_nps(text) if asking_nps else parse_rating(text)
+        score = parse_nps(text) if asking_nps else parse_rating(text, case.csat_words_on)
     except Unclear:
         if case.csat_retried:
             return None  # one retry only: now it is a message like any other

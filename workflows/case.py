@@ -80,6 +80,8 @@ CSAT = "csat-after-resolve"
 # Patch: days after resolution the case asks whether the fix held; it closes or reopens on
 # the answer (instead of auto-closing).
 RESOLUTION_CHECK = "resolution-check"
+# Patch: number words in a CSAT reply count only as whole words ("done" holds no "one").
+CSAT_WORDS = "csat-words"
 # Patch: a staff notice reports each channel that refused it (and the next one tried).
 STAFF_ROUTES = "staff-routes"
 # Patch: a non-P1 SLA alert goes to its team's digest (workflows.digest), not straight out.
@@ -365,6 +367,7 @@ class CaseWorkflow:
         state.rca_on = rca_on
         state.csat_on = csat_on
         state.verify_on = verify_on
+        state.csat_words_on = workflow.patched(CSAT_WORDS)
         if journal_on:
             self._journal = _Journal(state)
             tasks.append(asyncio.create_task(self._journal.run()))

@@ -207,3 +207,15 @@ def test_a_rating_from_the_link_or_the_widget_counts_once(tenants):
     # A later text is an ordinary message: nothing more is awaited.
     state.apply(text("5", 9), T0 + timedelta(hours=3))
     assert state.status is CaseStatus.OPEN and state.csat_score == 2
+
+
+@pytest.mark.parametrize(("words", "rated"), [(True, None), (False, 1)])
+def test_number_words_count_as_whole_words_from_the_patch_on(tenants, words: bool, rated):
+    """A case from before `csat-words` keeps reading "done" as holding a "one" (its history
+    says so); from the patch on it is an ordinary message."""
+    state = resolved(tenants)
+    state.csat_words_on = words
+    state.apply(Resolve(actor="sam", resolution="credit"), T0)
+    state.apply(text("done, thanks", 1), T0 + timedelta(minutes=1))
+    assert state.csat_score == rated
+    assert state.status is (CaseStatus.RESOLVED if rated else CaseStatus.OPEN)
