@@ -128,6 +128,14 @@ class DeliveryActivities:
                         )
                     )
                 break
+        reached = len(notice.recipients) - sum(f.then is None for f in result.failures)
+        if reached == 0 and not notice.report:  # a caller that reads no result: fail it
+            raise ApplicationError(
+                "no recipient could be notified: "
+                + "; ".join(f"{f.contact}: {f.reason}" for f in result.failures),
+                type="PermanentDeliveryError",
+                non_retryable=True,
+            )
         log.info(
             "staff notified",
             case_id=notice.case_id,

@@ -116,10 +116,18 @@ class NoticeWriter:
                 level=int(notice.ack_level),
                 contact=contact.name,
                 created_at=self.clock(),
+                escalation=notice.ack_escalation,
             )
             code = await asyncio.to_thread(
                 self.channels.ack_code, key, route.address, proposal, proposal.created_at + valid
             )
             return f"ACK {code}" if short else f"Reply ACK {code} to take it."
-        url = self.ack_links.url(notice.case_id, notice.tenant, notice.ack_level, contact.name, key)
+        url = self.ack_links.url(
+            notice.case_id,
+            notice.tenant,
+            notice.ack_level,
+            contact.name,
+            key,
+            notice.ack_escalation,
+        )
         return f"Acknowledge (it is yours then): {url}"

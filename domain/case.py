@@ -130,6 +130,9 @@ class CaseState(BaseModel):
     # Set by the workflow for each run (a versioning gate, never carried): number words in a
     # rating count only as whole words.
     csat_words_on: bool = Field(default=False, exclude=True)
+    # Set by the workflow for each run (a versioning gate, never carried): a breach-caused
+    # escalation's acknowledgement deadline allows for the digest window.
+    digest_wait_on: bool = Field(default=False, exclude=True)
     # The resolution check: when it asked whether the fix held (None: not yet).
     verify_asked_at: datetime | None = None
     # Set by the workflow for each run (a versioning gate, never carried): checks the fix.
@@ -272,13 +275,18 @@ class CaseState(BaseModel):
             case Assign(team=team):
                 if team is not None:
                     self._check_team(team)
-            case Acknowledge(level=level):
+            case Acknowledge(level=level, escalation=escalation):
                 if self.ack is None:
                     raise Rejected("no escalation is waiting for acknowledgement")
                 if level is not None and level != self.ack.level:
                     raise Rejected(
                         f"the case has moved on: it waits for {self.ack.level.label} to "
                         f"acknowledge, not {level.label}"
+                    )
+                if escalation is not None and escalation != self.ack.number:
+                    raise Rejected(
+                        "the case has moved on: it was escalated again since (to team "
+                        f"{self.team}); the new notice asks the new owner"
                     )
             case SetPriority(priority=priority):
                 if priority is self.priority:
@@ -291,6 +299,12 @@ class CaseState(BaseModel):
             case Resolve():
                 if self.status is CaseStatus.RESOLVED:
                     raise Rejected("the case is already resolved")
+            case Rate():
+                if self.status is not CaseStatus.RESOLVED:
+                    raise Rejected(
+                        f"the case is {self.status.value.replace('_', ' ')}: a rating is for "
+                        "a resolved case"
+                    )
             case Reopen():
                 if self.status is not CaseStatus.RESOLVED:
                     raise Rejected(
@@ -336,7 +350,10 @@ class CaseState(BaseModel):
                 escalation.acknowledge(self, actor, now)
                 return []
             case SetPriority():
-                return clocks.set_priority(self, command, now)
+                out = clocks.set_priority(self, command, now)
+                if self.priority is Priority.P1:
+                    out += staff.everyone_now(self, now)  # P1 waits for nobody's shift
+                return out
             case AwaitCustomer(actor=actor):
                 self.status = CaseStatus.AWAITING_CUSTOMER
                 clocks.pause_all(self, now)
@@ -474,6 +491,7 @@ class CaseState(BaseModel):
         return self._close(actor, now, reason=reason)
 
     def _close(self, actor: str, now: datetime, reason: str | None) -> list[Effect]:
+        staff.drop_all(self, now, "the case closed before their shift started")
         clocks.stop_all(self, now)
         self.status = CaseStatus.CLOSED
         self.closed_at = now

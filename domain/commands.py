@@ -119,6 +119,9 @@ class Acknowledge(Strict):
         default=None,
         description="only if the case waits for this level (a link or code in a notice sets it)",
     )
+    escalation: int | None = Field(
+        default=None, description="only if the case waits on this escalation (set by a notice)"
+    )
 
 
 class SetPriority(Strict):

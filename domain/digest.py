@@ -14,8 +14,11 @@ from domain.durations import format_duration
 from domain.effects import Notify
 from domain.models import Level
 
-# Cases in one digest; more wait for the next window (a digest stays readable and small).
+# Alerts listed in one digest notice; a bigger window's alerts go as several notices.
 DIGEST_MAX = 50
+# Alerts a window holds (what a continue-as-new carries stays small); beyond it they are
+# counted, and the digest says how many more there were.
+PENDING_MAX = 200
 # Alert keys remembered to drop a repeated signal (an activity retry); bounded.
 SEEN_KEPT = 500
 
@@ -28,6 +31,7 @@ class DigestStart(BaseModel):
     pending: list[Notify] = Field(default_factory=list, description="carried to a new run")
     seen: list[str] = Field(default_factory=list, description="carried to a new run")
     sent: int = Field(default=0, description="notices sent by earlier runs of this spell")
+    overflow: int = Field(default=0, description="alerts beyond PENDING_MAX this window")
 
 
 def digest_id(notice: Notify) -> str:
@@ -35,15 +39,22 @@ def digest_id(notice: Notify) -> str:
     return f"digest-{notice.tenant}-{notice.team or 'none'}-{notice.level.label}"
 
 
-def gather(batch: list[Notify], window: timedelta, key: str) -> list[Notify]:
-    """The notices for one window's alerts: one per set of recipients (a person off shift
-    for some of them is not sent the others'); a lone alert goes as itself."""
+def gather(batch: list[Notify], window: timedelta, key: str, overflow: int = 0) -> list[Notify]:
+    """The notices for one window's alerts: per set of recipients (a person off shift for
+    some of them is not sent the others'), at most DIGEST_MAX alerts a notice; a lone alert
+    goes as itself. `overflow` alerts that were not kept are counted in the first."""
     groups: dict[tuple[str, ...], list[Notify]] = {}
     for notice in batch:
         groups.setdefault(tuple(sorted(c.name for c in notice.recipients)), []).append(notice)
+    chunks = [
+        group[start : start + DIGEST_MAX]
+        for group in groups.values()
+        for start in range(0, len(group), DIGEST_MAX)
+    ]
     out = []
-    for number, items in enumerate(groups.values()):
-        if len(items) == 1:
+    for number, items in enumerate(chunks):
+        more = overflow if number == 0 else 0
+        if len(items) == 1 and not more:
             out.append(items[0])
             continue
         first = items[0]
@@ -58,7 +69,9 @@ def gather(batch: list[Notify], window: timedelta, key: str) -> list[Notify]:
                 team=first.team,
                 recipients=items[-1].recipients,
                 text=f"{len(items)} SLA alerts on {count} case{'s' if count != 1 else ''} for "
-                f"team {first.team} ({first.level.label}) in the last {format_duration(window)}:",
+                f"team {first.team} ({first.level.label}) in the last {format_duration(window)}"
+                + (f" (and {more} more not listed: see the team's list)" if more else "")
+                + ":",
                 items=[n.model_copy(update={"summary": None}) for n in items],
             )
         )

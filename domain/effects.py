@@ -53,8 +53,15 @@ class Notify(BaseModel):
     ack_level: Level | None = Field(
         default=None, description="the level asked to acknowledge (a link and a reply code)"
     )
+    ack_escalation: int | None = Field(
+        default=None, description="which escalation asks (a team move keeps the level)"
+    )
     digest: bool = Field(
         default=False, description="an SLA alert that may go out in its team's digest"
+    )
+    report: bool = Field(
+        default=False,
+        description="the caller reads the result (the refusals); else a notice nobody got fails",
     )
     items: list["Notify"] = Field(
         default_factory=list, description="a digest: the notices it gathers (case_id: the first)"
@@ -243,6 +250,7 @@ def notify(case: "CaseState", kind: NoticeKind, template: str, **extra: str) -> 
         summary=brief(case),
         in_chat=case.chat_active and case.chat_joined_at is not None,
         ack_level=case.ack.level if case.ack is not None and kind in ACK_REQUESTS else None,
+        ack_escalation=case.ack.number if case.ack is not None and kind in ACK_REQUESTS else None,
     )
 
 

@@ -7,7 +7,7 @@ the case climbs again (at the top level the reminders back off instead).
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain import effects, staff
 from domain import matrix as routing
@@ -31,6 +31,7 @@ class AckWait(BaseModel):
     since: datetime
     due: datetime
     reminders: int = 0
+    number: int = Field(default=0, description="which escalation (the case's count then)")
 
 
 def escalate(
@@ -62,7 +63,9 @@ def escalate(
     # The new owner's time to acknowledge starts when the first of them is at work to see it.
     owners = routing.contacts_for(case.matrix, case.level, case.team)
     due = staff.first_reachable(case, owners, now) + routing.ack_timeout(case.matrix, case.level)
-    case.ack = AckWait(level=case.level, since=now, due=due)
+    if type_ is EscalationType.TIME_BASED:  # its notice may wait for the team's digest
+        due += staff.digest_wait(case)
+    case.ack = AckWait(level=case.level, since=now, due=due, number=case.escalation_count)
     case.log(
         now,
         "escalated",

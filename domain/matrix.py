@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from domain.models import Level, Priority, Tier
+from domain.models import Channel, Level, Priority, Tier
 from domain.tenant import Contact, EscalationMatrix
 
 
@@ -40,3 +40,10 @@ def reminder_interval(matrix: EscalationMatrix, level: Level, reminders_sent: in
     """Reminders at the top level back off (x2 each) up to the matrix's cap."""
     base = ack_timeout(matrix, level)
     return min(base * (1 << min(reminders_sent, 16)), matrix.max_reminder_interval)
+
+
+def staff_phones(matrix: EscalationMatrix) -> set[str]:
+    """Every number the matrix texts staff on (levels and teams, first channel or next)."""
+    contacts = [c for level in matrix.levels.values() for c in level.contacts]
+    contacts += [c for team in matrix.teams.values() for c in team.contacts]
+    return {r.address for c in contacts for r in c.routes if r.channel is Channel.SMS}

@@ -8,12 +8,13 @@ and the drop is recorded; a newer notice of the same kind to the same people rep
 older one still held, so a night of reminders becomes one in the morning.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain import effects
+from domain import matrix as routing
 from domain.calendar import BusinessCalendar
 from domain.commands import DeliveryReport
 from domain.effects import Effect, NoticeKind, NoticeResult, Notify
@@ -102,6 +103,14 @@ def schedule(case: "CaseState", notice: Notify, now: datetime) -> list[Notify]:
     return [notice.model_copy(update={"recipients": now_list})] if now_list else []
 
 
+def digest_wait(case: "CaseState") -> timedelta:
+    """How long an SLA alert of this case may wait for its team's digest (P1: never)."""
+    if case.priority is Priority.P1 or not case.digest_wait_on:
+        return timedelta(0)
+    window: timedelta = case.policy.config.notifications.digest_window
+    return window
+
+
 def first_reachable(case: "CaseState", recipients: list[Contact], now: datetime) -> datetime:
     """When the first of `recipients` can see a notice sent now (P1: now)."""
     if case.priority is Priority.P1 or not recipients:
@@ -154,8 +163,14 @@ def due(case: "CaseState") -> datetime | None:
 
 def _moot(case: "CaseState", notice: Notify) -> str | None:
     """Why a held notice has lost its point (None: it is still worth sending)."""
-    if notice.kind in ACK_KINDS and (case.ack is None or case.ack.level != notice.level):
-        return "acknowledged (or moved on) before their shift started"
+    if notice.kind in ACK_KINDS and notice.ack_level is not None:
+        waiting = case.ack
+        if (
+            waiting is None
+            or waiting.level != notice.ack_level
+            or notice.ack_escalation not in (None, waiting.number)
+        ):
+            return "acknowledged (or moved on) before their shift started"
     if notice.kind in SLA_KINDS and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
         return "the case was resolved before their shift started"
     if notice.kind in SLA_KINDS and case.level != notice.level:
@@ -170,6 +185,30 @@ def prune(case: "CaseState", now: datetime) -> None:
         if why is not None:
             case.held.remove(held)
             _drop(case, held, now, why)
+
+
+def everyone_now(case: "CaseState", now: datetime) -> list[Effect]:
+    """The case became P1: every notice still held goes now, and the owner's time to
+    acknowledge counts from now (it waited for a shift that P1 does not wait for)."""
+    prune(case, now)
+    out: list[Effect] = [
+        h.notice.model_copy(update={"summary": effects.brief(case)}) for h in case.held
+    ]
+    if case.held:
+        case.log(now, "notices_released", SYSTEM, reason="P1: every notice held goes now",
+                 detail={"notices": len(case.held)})  # fmt: skip
+        case.held = []
+    waiting = case.ack
+    if waiting is not None:
+        waiting.due = min(waiting.due, now + routing.ack_timeout(case.matrix, waiting.level))
+    return out
+
+
+def drop_all(case: "CaseState", now: datetime, reason: str) -> None:
+    """The case closed: whatever still waits for someone's shift will not go (on record)."""
+    for held in case.held:
+        _drop(case, held, now, reason)
+    case.held = []
 
 
 def release(case: "CaseState", now: datetime) -> list[Effect]:
@@ -188,6 +227,7 @@ class StaffSent(BaseModel):
 
     provider: str
     provider_id: str
+    contact: int = Field(description="the person's index in the notice it was part of")
     hop: int
     notice: Notify  # to that person only, without the case's paragraph (made again if resent)
 
@@ -203,7 +243,11 @@ def delivered(case: "CaseState", notice: Notify, result: NoticeResult, now: date
         )
         case.staff_sent.append(
             StaffSent(
-                provider=sent.provider, provider_id=sent.provider_id, hop=sent.hop, notice=one
+                provider=sent.provider,
+                provider_id=sent.provider_id,
+                contact=sent.contact,
+                hop=sent.hop,
+                notice=one,
             )
         )
     del case.staff_sent[:-STAFF_SENT_KEPT]
@@ -263,7 +307,8 @@ def bounced(case: "CaseState", report: DeliveryReport, now: datetime) -> list[Ef
     )
     again = found.notice.model_copy(
         update={
-            "key": f"{found.notice.key}:b{found.hop + 1}",
+            # Each person's resend has its own key (two bounces of one notice are two sends).
+            "key": f"{found.notice.key}:{found.contact}:b{found.hop + 1}",
             "recipients": [nxt],
             "summary": effects.brief(case),
         }

@@ -16,6 +16,7 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.templating import Jinja2Templates
 
+from domain import matrix as routing
 from domain.commands import Acknowledge
 from domain.models import Level
 from domain.privacy import mask_phone
@@ -44,9 +45,14 @@ REFUSED_LINK = {
 
 
 async def acknowledge(
-    wired: Services, case_id: str, level: Level, who: str, update_id: str
+    wired: Services,
+    case_id: str,
+    level: Level,
+    who: str,
+    update_id: str,
+    escalation: int | None = None,
 ) -> Verdict:
-    command = Acknowledge(actor=who, level=level)
+    command = Acknowledge(actor=who, level=level, escalation=escalation)
     verdict = await act_once(
         wired.cases,
         case_id,
@@ -91,51 +97,55 @@ async def ack_link(request: Request, token: str, wired: Wired) -> Response:
     except LinkRefused as refused:
         return _page(request, 403, REFUSED_LINK[refused.problem])
     digest = hashlib.sha256(f"{claim.notice_key}\0{claim.contact}".encode()).hexdigest()[:32]
-    verdict = await acknowledge(wired, claim.case_id, claim.level, claim.contact, f"ack-{digest}")
+    verdict = await acknowledge(
+        wired, claim.case_id, claim.level, claim.contact, f"ack-{digest}", claim.escalation
+    )
     return _page(request, verdict.status, verdict.message)
 
 
 async def sms_reply(
     wired: Services, tenant: TenantConfig, sender: str, body: str, sid: str
 ) -> str | None:
-    """The answer to a staff member's "ACK 4821"; None when the text is no acknowledgement
-    (not that shape, or a phone holding no live code: a customer's "ack" is a message)."""
+    """The answer to a staff member's "ACK 4821"; None when the text is no acknowledgement:
+    not that shape, or from a phone that is no staff contact's and holds no code (a
+    customer's "ack" is a message like any other). The code is required: the sender's
+    number alone proves little."""
     match = SMS_ACK.match(body)
     if match is None:
         return None
     now = datetime.now(UTC)
-    codes = [
+    code = match.group(1)
+    staff = sender in routing.staff_phones(tenant.escalation)
+    found = [
         c
-        for c in await asyncio.to_thread(wired.store.live_ack_codes, sender, now)
+        for c in await asyncio.to_thread(wired.store.live_ack_codes, sender, now, code)
         if c.tenant == tenant.id
     ]
-    if not codes:
-        return None
-    chosen = _chosen(codes, match.group(1))
-    if isinstance(chosen, str):
-        return chosen
+    if code is None or not found:
+        if not staff and not found:
+            held = await asyncio.to_thread(wired.store.live_ack_codes, sender, now)
+            if not any(c.tenant == tenant.id for c in held):
+                return None
+        return _ask_for_code(code, found if code is None else [])
+    chosen = found[0]
     log.info("acknowledge by text", case_id=chosen.case_id, staff=mask_phone(sender))
     verdict = await acknowledge(
-        wired, chosen.case_id, Level(chosen.level), chosen.contact, f"ack-sms-{sid}"
+        wired,
+        chosen.case_id,
+        Level(chosen.level),
+        chosen.contact,
+        f"ack-sms-{sid}",
+        chosen.escalation,
     )
     return verdict.message
 
 
-def _chosen(codes: list[AckCode], code: str | None) -> AckCode | str:
-    """The code a text names (newest first), or the one case it can only mean; else a question."""
+def _ask_for_code(code: str | None, live: list[AckCode]) -> str:
+    """A bare "ACK", or a code this phone does not hold: say what to send."""
     if code is not None:
-        for found in codes:
-            if found.code == code:
-                return found
-        return f"No escalation waits for code {code} from this phone. " + _choices(codes)
-    by_case: dict[str, AckCode] = {}
-    for found in codes:
-        by_case.setdefault(found.case_id, found)  # the newest code of each case
-    if len(by_case) == 1:
-        return codes[0]
-    return "Which case? " + _choices(list(by_case.values()))
-
-
-def _choices(codes: list[AckCode]) -> str:
-    listed = ", ".join(f"ACK {c.code} for case {c.case_id}" for c in codes[:5])
-    return f"Reply {listed}."
+        return f"No escalation waits for code {code} from this phone. Check the code in the notice."
+    cases: dict[str, AckCode] = {}
+    for found in live:
+        cases.setdefault(found.case_id, found)  # the newest code of each case
+    listed = ", ".join(f"ACK {c.code} for case {c.case_id}" for c in list(cases.values())[:5])
+    return "Reply ACK and the code from the notice" + (f": {listed}." if listed else ".")

@@ -68,15 +68,31 @@ class AckClaim:
     contact: str
     notice_key: str
     issued_at: datetime
+    escalation: int | None = None  # which escalation asked (None: a link from before)
 
 
 class AckLinks(_SignedLinks):
     salt = "ack-link"
     path = "ack"
 
-    def url(self, case_id: str, tenant: str, level: Level, contact: str, notice_key: str) -> str:
+    def url(
+        self,
+        case_id: str,
+        tenant: str,
+        level: Level,
+        contact: str,
+        notice_key: str,
+        escalation: int | None = None,
+    ) -> str:
         return self._url(
-            {"c": case_id, "t": tenant, "l": int(level), "p": contact, "k": notice_key}
+            {
+                "c": case_id,
+                "t": tenant,
+                "l": int(level),
+                "p": contact,
+                "k": notice_key,
+                "e": escalation,
+            }
         )
 
     def read(self, token: str, valid_for: Callable[[str], timedelta | None]) -> AckClaim:
@@ -89,6 +105,7 @@ class AckLinks(_SignedLinks):
                 contact=str(found["p"]),
                 notice_key=str(found["k"]),
                 issued_at=issued,
+                escalation=int(found["e"]) if found.get("e") is not None else None,
             )
         except (KeyError, TypeError, ValueError):
             raise LinkRefused(LinkProblem.TAMPERED) from None

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from domain.channels import DeliveryStatus, address_key
 from domain.models import Channel
@@ -23,7 +24,12 @@ from records.schema import (
     sms_consent,
     webhook_events,
 )
-from records.store import open_engine, unavailable_as_retryable, write_transaction
+from records.store import (
+    StoreUnavailable,
+    open_engine,
+    unavailable_as_retryable,
+    write_transaction,
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class AckCode:
     level: int
     contact: str
     created_at: datetime
+    escalation: int | None = None
 
 
 @dataclass(frozen=True)
@@ -333,51 +340,59 @@ class ChannelStore:
     ) -> str:
         """The reply code of one notice to one person (made once: a retry gets the same).
 
-        `code.code` is a proposal; if that person already holds it for another live
-        notice, another is picked, so "ACK 1234" from one phone means one case.
+        `code.code` is a proposal; if that person already holds it, another is picked, so
+        "ACK 1234" from one phone means one case (a unique key guards two notices at once).
         """
         key = address_key(Channel.SMS, address)
-        with write_transaction(self.engine) as conn:
-            found = conn.execute(
-                select(ack_codes.c.code).where(ack_codes.c.notice_key == notice_key)
-            ).scalar()
-            if found is not None:
-                return str(found)
-            taken = set(
-                conn.execute(
-                    select(ack_codes.c.code).where(
-                        ack_codes.c.address_key == key, ack_codes.c.expires_at > code.created_at
+        chosen = code.code
+        for _ in range(20):
+            try:
+                with write_transaction(self.engine) as conn:
+                    found = conn.execute(
+                        select(ack_codes.c.code).where(ack_codes.c.notice_key == notice_key)
+                    ).scalar()
+                    if found is not None:
+                        return str(found)
+                    conn.execute(  # this phone's expired codes free their numbers
+                        delete(ack_codes).where(
+                            ack_codes.c.address_key == key,
+                            ack_codes.c.expires_at <= code.created_at,
+                        )
                     )
-                ).scalars()
-            )
-            chosen = code.code
-            while chosen in taken:
-                chosen = f"{secrets.randbelow(10_000):04d}"
-            conn.execute(
-                ack_codes.insert().values(
-                    notice_key=notice_key,
-                    code=chosen,
-                    address_key=key,
-                    case_id=code.case_id,
-                    tenant=code.tenant,
-                    level=code.level,
-                    contact=code.contact,
-                    created_at=code.created_at,
-                    expires_at=expires_at,
-                )
-            )
-        return chosen
+                    taken = set(
+                        conn.execute(
+                            select(ack_codes.c.code).where(ack_codes.c.address_key == key)
+                        ).scalars()
+                    )
+                    while chosen in taken:
+                        chosen = f"{secrets.randbelow(10_000):04d}"
+                    conn.execute(
+                        ack_codes.insert().values(
+                            notice_key=notice_key,
+                            code=chosen,
+                            address_key=key,
+                            case_id=code.case_id,
+                            tenant=code.tenant,
+                            level=code.level,
+                            escalation=code.escalation,
+                            contact=code.contact,
+                            created_at=code.created_at,
+                            expires_at=expires_at,
+                        )
+                    )
+                return chosen
+            except IntegrityError:
+                chosen = f"{secrets.randbelow(10_000):04d}"  # taken a moment ago: another
+        raise StoreUnavailable("no free reply code for this phone")
 
-    def live_ack_codes(self, address: str, at: datetime) -> list[AckCode]:
-        """The codes `address` may still text back, newest first."""
+    def live_ack_codes(self, address: str, at: datetime, code: str | None = None) -> list[AckCode]:
+        """The codes `address` may still text back (or the one it names), newest first."""
         key = address_key(Channel.SMS, address)
+        query = select(ack_codes).where(ack_codes.c.address_key == key, ack_codes.c.expires_at > at)
+        if code is not None:
+            query = query.where(ack_codes.c.code == code)
         with unavailable_as_retryable(), self.engine.connect() as conn:
-            rows = conn.execute(
-                select(ack_codes)
-                .where(ack_codes.c.address_key == key, ack_codes.c.expires_at > at)
-                .order_by(ack_codes.c.created_at.desc())
-                .limit(50)
-            ).all()
+            rows = conn.execute(query.order_by(ack_codes.c.created_at.desc()).limit(200)).all()
         return [
             AckCode(
                 code=r.code,
@@ -386,6 +401,7 @@ class ChannelStore:
                 level=r.level,
                 contact=r.contact,
                 created_at=r.created_at,
+                escalation=r.escalation,
             )
             for r in rows
         ]

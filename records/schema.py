@@ -254,8 +254,12 @@ ack_codes = Table(
     Column("case_id", String(128), nullable=False),
     Column("tenant", String(64), nullable=False),
     Column("level", Integer, nullable=False),
+    Column(
+        "escalation", Integer
+    ),  # which escalation of the case asked (a team move keeps the level)
     Column("contact", String(128), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
-    Index(None, "address_key", "code"),
+    # One phone never holds one code twice (expired ones are cleared before a new one).
+    UniqueConstraint("address_key", "code"),
 )

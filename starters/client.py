@@ -5,6 +5,7 @@ is read from the case record store, never by asking the workflow for all of it.
 """
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.commands import NAMES, Command, CustomerMessage, InboundMessage
-from domain.models import BodyRef, CaseInput, Channel
+from domain.models import BodyRef, CaseInput, CaseStatus, Channel
 from domain.record import (
     CLAIM_CHECK_BYTES,
     CaseSnapshot,
@@ -198,25 +199,44 @@ class CaseClient:
                 "sentiment": getattr(message, "sentiment", None),
             }
         )
-        try:
-            await self.client.start_workflow(
-                CaseWorkflow.run,
-                start.model_dump(mode="json", exclude_none=True),
-                id=workflow_id(case.case_id),
-                task_queue=self.task_queue,
-                start_signal="customer_message",
-                start_signal_args=[payload],
-                static_summary=static_summary(start),
-                # A closed case's id is never reused for a new case (its record is in the
-                # store), only to reopen that case (the tenant's after_close = "reopen").
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
-                if case.reopens
-                else WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError as exc:
-            if case.reopens is not None:  # reopened a moment ago by another message
+        for attempt in range(2):
+            try:
+                await self.client.start_workflow(
+                    CaseWorkflow.run,
+                    start.model_dump(mode="json", exclude_none=True),
+                    id=workflow_id(case.case_id),
+                    task_queue=self.task_queue,
+                    start_signal="customer_message",
+                    start_signal_args=[payload],
+                    static_summary=static_summary(start),
+                    # A closed case's id is never reused for a new case (its record is in the
+                    # store), only to reopen that case (the tenant's after_close = "reopen").
+                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
+                    if case.reopens
+                    else WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+                return True
+            except WorkflowAlreadyStartedError as exc:
+                if case.reopens is None:
+                    raise CaseClosed(case.case_id) from exc
+                if attempt == 0 and await self._still_closing(case.case_id):
+                    continue  # the closed run has now finished: reopen it
+                # reopened a moment ago by another message: this one joins it
                 return await self.post_customer_message(case.case_id, message)
-            raise CaseClosed(case.case_id) from exc
+        raise CaseClosed(case.case_id)
+
+    async def _still_closing(self, case_id: str, wait: float = 30.0) -> bool:
+        """Whether the running case is the closed one finishing its last writes (then wait,
+        up to `wait` seconds, until it has ended); False if it is open (reopened already)."""
+        handle = self.handle(case_id)
+        try:
+            view = await handle.query("state", result_type=CaseView)
+        except RPCError:
+            return False
+        if view.status is not CaseStatus.CLOSED:
+            return False
+        with contextlib.suppress(Exception):  # it ended (its result, or its failure)
+            await asyncio.wait_for(handle.result(), timeout=wait)
         return True
 
     async def _signal_through_run_limits(self, case_id: str, payload: Mapping[str, Any]) -> None:

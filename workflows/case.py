@@ -82,6 +82,9 @@ CSAT = "csat-after-resolve"
 RESOLUTION_CHECK = "resolution-check"
 # Patch: number words in a CSAT reply count only as whole words ("done" holds no "one").
 CSAT_WORDS = "csat-words"
+# Patch: a breach-caused escalation's acknowledgement deadline allows for the digest window
+# its notice may wait in.
+DIGEST_ACK_WAIT = "digest-ack-wait"
 # Patch: a staff notice reports each channel that refused it (and the next one tried).
 STAFF_ROUTES = "staff-routes"
 # Patch: a non-P1 SLA alert goes to its team's digest (workflows.digest), not straight out.
@@ -165,7 +168,9 @@ async def _deliver(effect: Effect) -> Any:
     result_type: type | None
     if isinstance(effect, Notify):
         activity = "notify_escalation"
-        result_type = NoticeResult if workflow.patched(STAFF_ROUTES) else None
+        result_type = None
+        if workflow.patched(STAFF_ROUTES):
+            result_type, effect = NoticeResult, effect.model_copy(update={"report": True})
     else:
         activity, result_type = "send_customer_message", SendResult
         if not workflow.patched(CHANNEL_OUTCOMES):
@@ -368,6 +373,7 @@ class CaseWorkflow:
         state.csat_on = csat_on
         state.verify_on = verify_on
         state.csat_words_on = workflow.patched(CSAT_WORDS)
+        state.digest_wait_on = workflow.patched(DIGEST_ACK_WAIT)
         if journal_on:
             self._journal = _Journal(state)
             tasks.append(asyncio.create_task(self._journal.run()))

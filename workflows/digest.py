@@ -15,7 +15,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.digest import DIGEST_MAX, SEEN_KEPT, DigestStart, gather
+    from domain.digest import PENDING_MAX, SEEN_KEPT, DigestStart, gather
     from domain.effects import NoticeResult, Notify
     from workflows.retries import DELIVERY_RETRY
 
@@ -30,6 +30,7 @@ class BreachDigestWorkflow:
         self._pending: list[Notify] = list(start.pending)
         self._seen: deque[str] = deque(start.seen, maxlen=SEEN_KEPT)
         self._sent = start.sent
+        self._overflow = start.overflow
 
     @workflow.signal(
         name="alert",
@@ -39,6 +40,9 @@ class BreachDigestWorkflow:
         if notice.key in self._seen:
             return  # the same alert again (a retried activity)
         self._seen.append(notice.key)
+        if len(self._pending) >= PENDING_MAX:
+            self._overflow += 1  # counted in the window's digest, not kept
+            return
         self._pending.append(notice)
 
     @workflow.query(name="pending", description="The alerts waiting for the window's end")
@@ -54,9 +58,10 @@ class BreachDigestWorkflow:
             await workflow.sleep(start.window, summary="digest window")
             if not self._pending:
                 return self._sent  # a quiet window: the spell is over
-            batch, self._pending = self._pending[:DIGEST_MAX], self._pending[DIGEST_MAX:]
+            batch, self._pending = self._pending, []
+            overflow, self._overflow = self._overflow, 0
             key = f"{workflow.info().workflow_id}:{workflow.info().run_id[:8]}:{self._sent}"
-            for notice in gather(batch, start.window, key):
+            for notice in gather(batch, start.window, key, overflow):
                 await self._notify(notice)
             info = workflow.info()
             if (
@@ -64,7 +69,12 @@ class BreachDigestWorkflow:
                 or info.get_current_history_length() > EVENTS_PER_RUN
             ):
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                carried = {"pending": self._pending, "seen": list(self._seen), "sent": self._sent}
+                carried = {
+                    "pending": self._pending,
+                    "seen": list(self._seen),
+                    "sent": self._sent,
+                    "overflow": self._overflow,
+                }
                 workflow.continue_as_new(start.model_copy(update=carried))
 
     async def _notify(self, notice: Notify) -> None:
@@ -72,7 +82,7 @@ class BreachDigestWorkflow:
         try:
             result = await workflow.execute_activity(
                 "notify_escalation",
-                notice,
+                notice.model_copy(update={"report": True}),
                 result_type=NoticeResult,
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(hours=2),

@@ -289,6 +289,7 @@ def staff_notice(*recipients: Contact, ack: bool = True) -> Notify:
         text="Case case-2 escalated to support supervisor",
         recipients=list(recipients),
         ack_level=Level.L2 if ack else None,
+        report=True,  # as a case from `staff-routes` on asks
     )
 
 
@@ -369,3 +370,14 @@ async def test_a_notice_asking_nothing_carries_no_link_or_code(delivery, twilio,
     sam = Contact(name="Sam", channel=Channel.EMAIL, address="sam@northwind.example")
     await ActivityEnvironment().run(delivery.notify_escalation, staff_notice(sam, ack=False))
     assert "/ack/" not in sendgrid.mails[0]["content"][0]["value"]
+
+
+async def test_a_caller_that_reads_no_result_hears_of_a_notice_nobody_got(delivery, twilio):
+    """Cases from before `staff-routes` (and the RCA) record a notice nobody received from
+    the activity's failure, as they always did."""
+    sam = Contact(name="Sam", channel=Channel.SMS, address="+12025550143")
+    twilio.fail_for("+12025550143", 400, 21211, "Invalid 'To' Phone Number")
+    old_style = staff_notice(sam).model_copy(update={"report": False})
+    with pytest.raises(ApplicationError, match="no recipient could be notified: Sam") as err:
+        await ActivityEnvironment().run(delivery.notify_escalation, old_style)
+    assert err.value.non_retryable

@@ -195,7 +195,7 @@ def test_with_nps_on_the_rating_is_followed_by_one_more_question(tenants):
 
 def test_a_rating_from_the_link_or_the_widget_counts_once(tenants):
     state = resolved(with_nps(tenants))
-    with pytest.raises(Rejected, match="has not asked for a rating"):
+    with pytest.raises(Rejected, match="a rating is for a resolved case"):
         state.apply(Rate(score=5, source="link"), T0)
     state.apply(Resolve(actor="sam", resolution="credit"), T0)
     out = state.apply(Rate(score=2, nps=6, source="link"), T0 + timedelta(hours=1))
@@ -207,6 +207,15 @@ def test_a_rating_from_the_link_or_the_widget_counts_once(tenants):
     # A later text is an ordinary message: nothing more is awaited.
     state.apply(text("5", 9), T0 + timedelta(hours=3))
     assert state.status is CaseStatus.OPEN and state.csat_score == 2
+
+
+def test_a_link_pressed_after_the_case_reopened_is_refused(tenants):
+    state = resolved(tenants)
+    state.apply(Resolve(actor="sam", resolution="credit"), T0)
+    state.apply(text("still broken", 1), T0 + timedelta(minutes=1))  # reopens
+    with pytest.raises(Rejected, match="the case is open: a rating is for a resolved case"):
+        state.apply(Rate(score=5, source="link"), T0 + timedelta(minutes=2))
+    assert state.csat_score is None
 
 
 @pytest.mark.parametrize(("words", "rated"), [(True, None), (False, 1)])

@@ -180,7 +180,7 @@ def test_a_notice_that_bounces_later_goes_to_the_persons_next_channel(tenants):
     staff.delivered(state, notice, NoticeResult(delivered=1, sent=[taken]), NY_OPENS)
     bounce = DeliveryReport(provider="sendgrid", provider_id="m-1", status="failed")
     [again] = state.apply(bounce, NY_OPENS + timedelta(minutes=2))
-    assert isinstance(again, Notify) and again.key == f"{notice.key}:b1"
+    assert isinstance(again, Notify) and again.key == f"{notice.key}:0:b1"
     [who] = again.recipients
     assert (who.name, who.channel, who.address) == ("Shift supervisor", "sms", "+12025550143")
     assert again.ack_level is Level.L2 and again.summary
@@ -218,3 +218,79 @@ def test_a_bounce_after_the_acknowledgement_is_recorded_not_resent(tenants):
     bounce = DeliveryReport(provider="sendgrid", provider_id="m-1", status="failed")
     assert state.apply(bounce, NY_OPENS + timedelta(minutes=2)) == []
     assert [e.type for e in state.record.recent_events[-2:]] == ["notice_failed", "notice_dropped"]
+
+
+def test_a_case_made_p1_tells_everyone_held_at_once_and_the_clock_counts_from_now(tenants):
+    state = opened(config(tenants, L3=[{**SUPERVISOR, "hours": "business"}]))
+    state.apply(Escalate(actor="sam", kind="hierarchical", to_level="L3", reason="legal"), NIGHT)
+    assert state.ack is not None and state.ack.due == NY_OPENS + timedelta(minutes=30)
+    later = NIGHT + timedelta(minutes=5)  # already at L3, P1's floor: no fast-track
+    out = state.apply(SetPriority(actor="sam", priority="P1", reason="outage"), later)
+    [told] = [e for e in out if isinstance(e, Notify) and e.kind == "escalation"]
+    assert names(told) == ["Shift supervisor"] and state.held == []
+    assert state.ack.due == later + timedelta(minutes=30)
+    assert state.record.recent_events[-1].type == "notices_released"
+
+
+def test_a_customer_asking_at_the_top_level_at_night_is_held_not_dropped(tenants):
+    state = opened(config(tenants, L4=[{**SUPERVISOR, "hours": "business"}]))
+    state.apply(Escalate(actor="sam", kind="hierarchical", to_level="L4", reason="legal"), NIGHT)
+    state.apply(Acknowledge(actor="Shift supervisor"), NIGHT)
+    from domain.commands import RequestEscalation
+
+    state.apply(RequestEscalation(reason="I want the director"), NIGHT + timedelta(minutes=1))
+    [held] = state.held
+    assert held.notice.kind == "escalation" and held.notice.ack_level is None
+    [told] = [n for n in state.tick(NY_OPENS) if isinstance(n, Notify)]
+    assert told.kind == "escalation" and "I want the director" in told.text
+
+
+def test_two_people_whose_notice_bounces_get_one_resend_each(tenants):
+    a = {**SUPERVISOR, "then": [{"channel": "sms", "address": "+12025550143"}]}
+    b = {"name": "Deputy", "address": "dep@nw.example",
+         "then": [{"channel": "sms", "address": "+12025550144"}]}  # fmt: skip
+    state = opened(config(tenants, L2=[a, b]), at=NY_OPENS)
+    [notice] = escalate(state, NY_OPENS)
+    taken = [
+        NoticeSent(contact=i, hop=0, provider="sendgrid", provider_id=f"m-{i}") for i in (0, 1)
+    ]
+    staff.delivered(state, notice, NoticeResult(delivered=2, sent=taken), NY_OPENS)
+    resent = []
+    for i in (0, 1):
+        bounce = DeliveryReport(provider="sendgrid", provider_id=f"m-{i}", status="failed")
+        resent += state.apply(bounce, NY_OPENS + timedelta(minutes=1 + i))
+    assert [n.key for n in resent] == [f"{notice.key}:0:b1", f"{notice.key}:1:b1"]
+    assert [n.recipients[0].address for n in resent] == ["+12025550143", "+12025550144"]
+
+
+def test_a_team_move_at_the_same_level_retires_the_old_teams_link_and_held_notice(tenants):
+    billing = tenants["northwind-telecom"].escalation.teams["billing"].contacts[0].model_dump()
+    cfg = config(tenants, L2=[ON_CALL])
+    data = cfg.model_dump(mode="json")
+    data["escalation"]["teams"]["billing"]["contacts"] = [billing | {"hours": "business"}]
+    cfg = TenantConfig.model_validate(data)
+    state = opened(cfg, category="billing")
+    escalate(state)  # to L2 with the billing team: the billing desk's part is held
+    assert state.ack is not None
+    first = state.ack.number
+    state.apply(
+        Escalate(actor="sam", kind="functional", to_team="fraud", reason="looks like fraud"),
+        NIGHT + timedelta(minutes=1),
+    )
+    assert state.ack.level is Level.L2 and state.ack.number != first
+    with pytest.raises(Rejected, match="escalated again since"):
+        state.apply(Acknowledge(actor="Billing desk", level=Level.L2, escalation=first), NIGHT)
+    assert all(h.notice.team != "billing" for h in state.held)
+    dropped = [e for e in state.record.recent_events if e.type == "notice_dropped"]
+    assert dropped and dropped[-1].detail["recipients"] == "Billing desk"
+
+
+def test_closing_drops_what_still_waits_on_record(tenants):
+    state = opened(config(tenants))
+    office = Contact(name="Office", address="office@nw.example", hours="business")
+    staff.schedule(state, notice_to(state, "callback", [office]), NIGHT)
+    from domain.commands import Close
+
+    state.apply(Close(actor="sam"), NIGHT + timedelta(minutes=1))
+    assert state.held == []
+    assert [e.type for e in state.record.recent_events][-2:] == ["notice_dropped", "closed"]

@@ -40,9 +40,15 @@ def escalated(ingress: Ingress, case_id: str, levels: int = 1) -> CaseState:
     return state
 
 
-def link(ingress: Ingress, case_id: str, level: Level = Level.L2, who: str = "Sam") -> str:
+def link(
+    ingress: Ingress,
+    case_id: str,
+    level: Level = Level.L2,
+    who: str = "Sam",
+    escalation: int | None = None,
+) -> str:
     url = AckLinks.from_settings(ingress.settings).url(
-        case_id, "northwind-telecom", level, who, f"{case_id}:run-1:1:0"
+        case_id, "northwind-telecom", level, who, f"{case_id}:run-1:1:0", escalation
     )
     return url.removeprefix(ingress.settings.public_url.rstrip("/"))
 
@@ -59,7 +65,7 @@ async def test_opening_the_link_changes_nothing_pressing_acknowledges_once(ingre
     again = await ingress.http.post(path)  # a second press: the first one's answer
     assert again.status_code == 200
     assert [name for _, name, _ in ingress.cases.acts] == ["acknowledge"]
-    assert ingress.cases.acts[0][2] == {"actor": "Sam", "level": 2}
+    assert ingress.cases.acts[0][2] == {"actor": "Sam", "level": 2, "escalation": None}
 
 
 async def test_a_link_for_a_level_the_case_has_left_is_refused(ingress: Ingress):
@@ -93,13 +99,13 @@ async def test_an_ended_case_says_so(ingress: Ingress):
 
 
 def code(ingress: Ingress, case_id: str, number: str, key: str | None = None) -> None:
-    proposal = AckCode(number, case_id, "northwind-telecom", 2, "Dana", datetime.now(UTC))
+    proposal = AckCode(number, case_id, "northwind-telecom", 2, "Dana", datetime.now(UTC), 1)
     ingress.store.ack_code(
         key or f"{case_id}:run-1:1:0", STAFF, proposal, proposal.created_at + timedelta(days=3)
     )
 
 
-@pytest.mark.parametrize("body", ["ACK 4821", "ack 4821", "Acknowledge #4821.", "ACK"])
+@pytest.mark.parametrize("body", ["ACK 4821", "ack 4821", "Acknowledge #4821."])
 async def test_staff_texting_the_code_back_acknowledge_the_case(ingress: Ingress, body: str):
     state = escalated(ingress, "c-sms")
     code(ingress, "c-sms", "4821")
@@ -108,16 +114,38 @@ async def test_staff_texting_the_code_back_acknowledge_the_case(ingress: Ingress
     assert state.ack is None and ingress.cases.calls == []  # no customer message was made
 
 
-async def test_a_bare_ack_with_two_cases_waiting_asks_which(ingress: Ingress):
+async def test_a_bare_ack_or_a_wrong_code_asks_for_the_code_and_acknowledges_nothing(
+    ingress: Ingress,
+):
     escalated(ingress, "c-one")
     escalated(ingress, "c-two")
     code(ingress, "c-one", "1111")
     code(ingress, "c-two", "2222")
     [answer] = replies(await text(ingress, "ack", from_=STAFF))
-    assert answer.startswith("Which case? Reply ") and "ACK 1111 for case c-one" in answer
+    assert answer.startswith("Reply ACK and the code from the notice: ")
+    assert "ACK 1111 for case c-one" in answer and "ACK 2222 for case c-two" in answer
     [wrong] = replies(await text(ingress, "ack 3333", from_=STAFF))
     assert wrong.startswith("No escalation waits for code 3333 from this phone.")
-    assert ingress.cases.acts == []
+    assert ingress.cases.acts == [] and ingress.cases.calls == []
+
+
+async def test_a_staff_phone_with_no_live_code_is_answered_not_made_a_customer(ingress: Ingress):
+    # +12025550143 is northwind's on-call supervisor: an old code is not a customer's text.
+    [answer] = replies(await text(ingress, "ACK 4821", from_=STAFF))
+    assert answer.startswith("No escalation waits for code 4821")
+    assert ingress.cases.calls == []
+
+
+async def test_a_link_from_before_a_team_move_is_refused(ingress: Ingress):
+    state = escalated(ingress, "c-team")
+    assert state.ack is not None
+    before = state.ack.number
+    from domain.commands import Escalate as Move
+
+    state.apply(Move(actor="sam", kind="functional", to_team="fraud", reason="fraud"), T0)
+    refused = await ingress.http.post(link(ingress, "c-team", escalation=before))
+    assert refused.status_code == 409 and "escalated again since" in refused.text
+    assert state.ack is not None
 
 
 async def test_a_second_ack_says_the_case_is_already_taken(ingress: Ingress):

@@ -158,10 +158,8 @@ async def test_a_message_after_close_reopens_the_case_when_the_tenant_says_so(
         events = await cases.timeline(case.case_id)
         assert "reopened" in [e.type for e in events.events]
 
-        # A tenant that opens new cases (the default) does not reopen.
-        assert (
-            await reopener(store, TenantDirectory(tenants))(
-                case_input(customer=case.customer.model_dump())
-            )
-            is None
-        )
+        # The same tenant set to open new cases (the default) does not reopen it.
+        from domain.tenant import AfterCloseConfig
+
+        opening = reopening.model_copy(update={"after_close": AfterCloseConfig(message="new")})
+        assert await reopener(store, TenantDirectory({opening.id: opening}))(again) is None

@@ -8,7 +8,10 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.digest import DigestActivities
 from domain.channels import Outcome, SendResult
+from domain.digest import digest_id
+from domain.effects import Notify
 from domain.models import Channel, Level
 from tests.workflows.support import (
     FIRST_RUN,
@@ -350,7 +353,36 @@ async def staff_bounce(
     return handle
 
 
+async def digest(env: WorkflowEnvironment, tq: str, recorder: Recorder) -> WorkflowHandle[Any, Any]:
+    """A team's burst of SLA alerts (BreachDigestWorkflow's own history): the first at once,
+    two more and a repeat within the window as one digest, then a quiet window ends it."""
+    post = DigestActivities(env.client, tq, recorder.tenants).post_to_digest
+    billing = recorder.tenants["northwind-telecom"].escalation.teams["billing"].contacts
+    alerts = [
+        Notify(
+            key=f"replay-digest-{i}:r:1",
+            kind="sla_warning",
+            case_id=f"replay-digest-{i}",
+            tenant="northwind-telecom",
+            level=Level.L1,
+            team="billing",
+            recipients=list(billing),
+            text=f"Case replay-digest-{i} (P3): first_response SLA is due soon.",
+            digest=True,
+        )
+        for i in range(3)
+    ]
+    for alert in [*alerts, alerts[1]]:
+        await post(alert)
+    handle = env.client.get_workflow_handle(digest_id(alerts[0]))
+    await env.sleep(timedelta(minutes=25))
+    assert await handle.result() == 2  # the first alert, then one digest
+    FIRST_RUN[handle.id] = (await handle.describe()).run_id
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "digest": digest,
     "staff_bounce": staff_bounce,
     "reopened": reopened,
     "nps": nps,

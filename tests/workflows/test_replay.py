@@ -26,6 +26,7 @@ from tests.workflows.scenarios import SCENARIOS
 from tests.workflows.support import FIRST_RUN, Recorder, case_worker
 from workers.sandbox import workflow_runner
 from workflows.case import CaseWorkflow
+from workflows.digest import BreachDigestWorkflow
 from workflows.rca import RcaWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
@@ -34,7 +35,7 @@ RECORD = os.environ.get("ESCALATE_RECORD_HISTORIES") == "1"
 
 def replayer() -> Replayer:
     return Replayer(
-        workflows=[CaseWorkflow, RcaWorkflow],
+        workflows=[CaseWorkflow, RcaWorkflow, BreachDigestWorkflow],
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),
     )

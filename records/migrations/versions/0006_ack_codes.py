@@ -25,12 +25,13 @@ def upgrade() -> None:
         sa.Column("case_id", sa.String(128), nullable=False),
         sa.Column("tenant", sa.String(64), nullable=False),
         sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column("escalation", sa.Integer()),
         sa.Column("contact", sa.String(128), nullable=False),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("expires_at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("notice_key", name="pk_ack_codes"),
+        sa.UniqueConstraint("address_key", "code", name="uq_ack_codes_address_key_code"),
     )
-    op.create_index("ix_ack_codes_address_key_code", "ack_codes", ["address_key", "code"])
 
 
 def downgrade() -> None:
