@@ -263,3 +263,14 @@ ack_codes = Table(
     # One phone never holds one code twice (expired ones are cleared before a new one).
     UniqueConstraint("address_key", "code"),
 )
+
+# Every time a person had the audit tools show or export message texts (`--reveal`).
+audit_reveals = Table(
+    "audit_reveals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("command", String(32), nullable=False),
+    Column("scope", String(200), nullable=False),  # a case id, or "tenant T since D"
+)

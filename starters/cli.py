@@ -7,7 +7,7 @@ import sys
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -21,8 +21,9 @@ from domain.record import TimelineEvent, TranscriptEntry
 from domain.tenant import TenantConfig, TenantConfigError
 from domain.views import CaseView
 from records.store import StoreUnavailable
-from service import logs
-from service.settings import Settings, SettingsError, load_settings
+from service.settings import Settings
+from starters.audit import audit_app
+from starters.common import _since, fail, settings
 
 T = TypeVar("T")
 
@@ -33,20 +34,6 @@ db_app = typer.Typer(help="The case record store's schema.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 customer_app = typer.Typer(help="A customer's records across cases.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
-def settings() -> Settings:
-    try:
-        loaded = load_settings()
-    except SettingsError as exc:
-        fail(str(exc))
-    logs.configure(loaded.log_format, loaded.log_level)
-    return loaded
 
 
 def run(coro: Awaitable[T]) -> T:
@@ -169,16 +156,6 @@ def case_show(
 
 _SINCE_HELP = "only entries at or after this time (ISO 8601, e.g. 2026-11-25T09:00Z)"
 _ALL_HELP = "every entry, oldest first, paged through the case record store"
-
-
-def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"--since {value!r}: use an ISO 8601 time such as 2026-11-25T09:00Z")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 PAGE = 500
@@ -789,6 +766,8 @@ def report_command(
         html_path.write_text(render(found, config.name), encoding="utf-8")
         typer.echo(f"wrote {html_path}")
 
+
+app.add_typer(audit_app, name="audit")
 
 rca_app = typer.Typer(help="Root-cause follow-ups of resolved cases.", no_args_is_help=True)
 app.add_typer(rca_app, name="rca")

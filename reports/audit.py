@@ -1,0 +1,128 @@
+"""A case's record as an auditor reads it (a timeline) and files it (JSON, CSV).
+
+Message texts are personal data: they are shown as their length and SHA-256 unless the
+auditor asks to reveal them (which the store records, `records.audit.note_reveal`).
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from domain.record import TimelineEvent, TranscriptEntry, digest
+from records.audit import FullRecord
+
+
+def masked(entry: TranscriptEntry) -> str:
+    if entry.erased:
+        return "[erased]"
+    return f"[{len(entry.text)} chars, sha256 {digest(entry.text)[:12]}]"
+
+
+def _detail(event: TimelineEvent) -> str:
+    return " ".join(f"{k}={v}" for k, v in event.detail.items() if v is not None)
+
+
+def timeline(found: FullRecord, reveal: bool) -> Iterator[str]:
+    """Every message and event, in time order (a message before the events it caused)."""
+    entries: list[tuple[Any, int, int, str]] = []
+    for m in found.messages:
+        text = m.text if reveal and not m.erased else masked(m)
+        media = f" +{m.media_count} media" if m.media_count else ""
+        line = f"message  {m.author.value}/{m.who} on {m.channel.value}: {text}{media}"
+        entries.append((m.at, 0, m.seq, line))
+    for e in found.events:
+        reason = f" — {e.reason}" if e.reason else ""
+        detail = f"  [{_detail(e)}]" if e.detail else ""
+        entries.append((e.at, 1, e.seq, f"{e.type}  by {e.actor}{reason}{detail}"))
+    for at, _, _, line in sorted(entries, key=lambda x: (x[0], x[1], x[2])):
+        yield f"{at:%Y-%m-%d %H:%M:%S} UTC  {line}"
+    for rca in found.rcas:
+        outcome = (
+            f"cause {rca.cause_category}: {rca.corrective_action} (owner {rca.action_owner})"
+            if rca.completed_at
+            else "not completed"
+        )
+        yield f"RCA {rca.rca_id}: {rca.status.value}, due {rca.due_at:%Y-%m-%d %H:%M} UTC, {outcome}"
+
+
+def _message(entry: TranscriptEntry, reveal: bool) -> dict[str, Any]:
+    data = entry.model_dump(mode="json")
+    data["sha256"] = digest(entry.text) if not entry.erased else None
+    data["chars"] = len(entry.text)
+    if not reveal:
+        data["text"] = None
+    return data
+
+
+def as_json(records: Iterable[FullRecord], reveal: bool) -> str:
+    """Every record as one JSON document: {"revealed": …, "cases": [{summary, messages,
+    events, rcas}, …]} (texts as length and SHA-256 unless revealed)."""
+    out = []
+    for found in records:
+        out.append(
+            {
+                "case_id": found.case_id,
+                "summary": found.summary.model_dump(mode="json") if found.summary else None,
+                "messages": [_message(m, reveal) for m in found.messages],
+                "events": [e.model_dump(mode="json") for e in found.events],
+                "rcas": [r.model_dump(mode="json") for r in found.rcas],
+            }
+        )
+    return json.dumps({"revealed": reveal, "cases": out}, indent=1)
+
+
+CSV_FIELDS = [
+    "case_id",
+    "kind",
+    "seq",
+    "at",
+    "type",
+    "actor",
+    "channel",
+    "text",
+    "sha256",
+    "detail",
+]
+
+
+def as_csv(records: Iterable[FullRecord], reveal: bool) -> str:
+    """One row per message and per event, of every case, in time order within a case."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    for found in records:
+        rows = []
+        for m in found.messages:
+            rows.append(
+                {
+                    "case_id": found.case_id,
+                    "kind": "message",
+                    "seq": m.seq,
+                    "at": m.at.isoformat(),
+                    "type": m.author.value,
+                    "actor": m.who,
+                    "channel": m.channel.value,
+                    "text": m.text if reveal and not m.erased else "",
+                    "sha256": digest(m.text) if not m.erased else "",
+                    "detail": "",
+                }
+            )
+        for e in found.events:
+            rows.append(
+                {
+                    "case_id": found.case_id,
+                    "kind": "event",
+                    "seq": e.seq,
+                    "at": e.at.isoformat(),
+                    "type": e.type,
+                    "actor": e.actor,
+                    "channel": "",
+                    "text": e.reason or "",
+                    "sha256": "",
+                    "detail": json.dumps(e.detail),
+                }
+            )
+        writer.writerows(sorted(rows, key=lambda r: (r["at"], r["kind"] == "event", r["seq"])))
+    return out.getvalue()

@@ -1,0 +1,118 @@
+"""`escalate audit`: a case's record as an auditor reads it, files it, and checks it.
+
+`timeline` and `export` read the case record store; `verify` checks the store against the
+workflow histories and `replay` replays those histories against today's code.
+"""
+
+import getpass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+import typer
+
+from records.store import StoreUnavailable
+from starters.common import _since, fail, settings
+
+log = structlog.get_logger(__name__)
+
+audit_app = typer.Typer(
+    help="What auditors need: a case's full record, exports, and checks against the histories.",
+    no_args_is_help=True,
+)
+
+_REVEAL_HELP = "show message texts (recorded in the store: who, when, what)"
+_BY_HELP = "who asks to reveal (default: the login name)"
+
+
+class Format(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+def _revealed(store: object, by: str | None, command: str, scope: str) -> None:
+    from records.audit import note_reveal
+    from records.store import CaseStore
+
+    assert isinstance(store, CaseStore)
+    actor = by or getpass.getuser()
+    note_reveal(store, actor, command, scope, datetime.now(UTC))
+    log.warning("message texts revealed", actor=actor, command=command, scope=scope)
+
+
+@audit_app.command("timeline")
+def audit_timeline(
+    case_id: str,
+    reveal: Annotated[bool, typer.Option("--reveal", help=_REVEAL_HELP)] = False,
+    by: Annotated[str | None, typer.Option(help=_BY_HELP)] = None,
+) -> None:
+    """Every message, escalation, assignment, acknowledgement, timer, notice, RCA and
+    rating of the case, with its actor and time, across all its runs (texts masked)."""
+    from records.audit import record
+    from records.store import CaseStore
+    from reports.audit import timeline
+
+    cfg = settings()
+    store = CaseStore(cfg.records_url)
+    try:
+        found = record(store, case_id)
+        if found.summary is None and not found.events:
+            fail(f"no case {case_id!r} in the case record store")
+        if reveal:
+            _revealed(store, by, "timeline", case_id)
+    except StoreUnavailable as exc:
+        fail(f"case record store unavailable: {exc}")
+    finally:
+        store.close()
+    if found.summary is not None:
+        s = found.summary
+        typer.echo(
+            f"case {case_id} ({s.tenant}): {s.status}, {s.priority}, L{s.level}, team {s.team}, "
+            f"{s.messages} messages, {s.events} events"
+        )
+    for line in timeline(found, reveal):
+        typer.echo(line)
+
+
+@audit_app.command("export")
+def audit_export(
+    case_id: Annotated[str | None, typer.Argument(help="one case (or --tenant)")] = None,
+    tenant: Annotated[str | None, typer.Option(help="every case of this tenant")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="with --tenant: cases opened since (ISO)")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="json or csv")] = Format.JSON,
+    out: Annotated[Path | None, typer.Option(help="write here (default: standard output)")] = None,
+    reveal: Annotated[bool, typer.Option("--reveal", help=_REVEAL_HELP)] = False,
+    by: Annotated[str | None, typer.Option(help=_BY_HELP)] = None,
+) -> None:
+    """The complete record an auditor files: summary, messages, events and RCAs."""
+    from records.audit import case_ids, record
+    from records.store import CaseStore
+    from reports.audit import as_csv, as_json
+
+    if (case_id is None) == (tenant is None):
+        fail("give one case id, or --tenant (with --since)")
+    start = _since(since)
+    cfg = settings()
+    store = CaseStore(cfg.records_url)
+    try:
+        ids = [case_id] if case_id is not None else case_ids(store, str(tenant), start)
+        records = [record(store, one) for one in ids]
+        if case_id is not None and records[0].summary is None and not records[0].events:
+            fail(f"no case {case_id!r} in the case record store")
+        if reveal:
+            scope = case_id or f"tenant {tenant} since {since or 'the start'}"
+            _revealed(store, by, "export", scope)
+    except StoreUnavailable as exc:
+        fail(f"case record store unavailable: {exc}")
+    finally:
+        store.close()
+    text = as_json(records, reveal) if fmt is Format.JSON else as_csv(records, reveal)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {len(records)} case(s) to {out}", err=True)
