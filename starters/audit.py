@@ -5,6 +5,7 @@ workflow histories and `replay` replays those histories against today's code.
 """
 
 import getpass
+import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -116,3 +117,129 @@ def audit_export(
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {len(records)} case(s) to {out}", err=True)
+
+
+def _case_ids_for(case_id: str | None, tenant: str | None, since: str | None) -> list[str]:
+    from records.audit import case_ids
+    from records.store import CaseStore
+
+    if (case_id is None) == (tenant is None):
+        fail("give one case id, or --tenant (with --since)")
+    if case_id is not None:
+        return [case_id]
+    cfg = settings()
+    store = CaseStore(cfg.records_url)
+    try:
+        return case_ids(store, str(tenant), _since(since))
+    except StoreUnavailable as exc:
+        fail(f"case record store unavailable: {exc}")
+    finally:
+        store.close()
+
+
+@audit_app.command("verify")
+def audit_verify(
+    case_id: Annotated[str | None, typer.Argument(help="one case (or --tenant)")] = None,
+    tenant: Annotated[str | None, typer.Option(help="every case of this tenant")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="with --tenant: cases opened since (ISO)")
+    ] = None,
+) -> None:
+    """Check the store's record against the workflow histories: every message and event
+    present and the same, every stored body matching the SHA-256 the history holds. Exits 1
+    on any difference, naming the case and the sequence number."""
+    import asyncio
+
+    from records.store import CaseStore
+    from starters.histories import histories, journal, verify_case
+
+    ids = _case_ids_for(case_id, tenant, since)
+    cfg = settings()
+
+    async def go() -> tuple[int, list[str]]:
+        from workers.worker import connect
+
+        client = await connect(cfg)
+        store = CaseStore(cfg.records_url)
+        problems: list[str] = []
+        checked = 0
+        try:
+            with typer.progressbar(ids, label="verifying", file=sys.stderr) as bar:
+                for one in bar:
+                    runs = await histories(client, f"case-{one}")
+                    if not runs:
+                        problems.append(f"case {one}: no workflow history (deleted, or retention)")
+                        continue
+                    batches = [b for run in runs for b in journal(run)]
+                    problems += [str(d) for d in verify_case(store, one, batches)]
+                    checked += 1
+        finally:
+            store.close()
+        return checked, problems
+
+    try:
+        checked, problems = asyncio.run(go())
+    except StoreUnavailable as exc:
+        fail(f"case record store unavailable: {exc}")
+    for line in problems:
+        typer.echo(line)
+    if problems:
+        fail(f"{len(problems)} difference(s) between the store and the histories", code=1)
+    typer.echo(f"{checked} case(s) verified: the store holds what the histories say, unaltered")
+
+
+@audit_app.command("replay")
+def audit_replay(
+    case_id: Annotated[str | None, typer.Argument(help="one case (or --all)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every workflow (with --since)")] = False,
+    since: Annotated[str | None, typer.Option(help="with --all: started since (ISO)")] = None,
+    history: Annotated[
+        list[Path] | None, typer.Option(help="a history file (JSON, as the Web UI downloads)")
+    ] = None,
+) -> None:
+    """Replay histories against today's workflow code (run it before every deploy): any
+    non-determinism is reported with the workflow and the event; exits 1 on one."""
+    import asyncio
+
+    from temporalio.client import WorkflowHistory
+
+    from starters.histories import histories, replay_one, replayer, workflows
+
+    files = list(history or [])
+    if sum([case_id is not None, all_, bool(files)]) != 1:
+        fail("give one case id, or --all (with --since), or --history FILE")
+    cfg = settings()
+
+    async def collect() -> list[WorkflowHistory]:
+        if files:
+            return [WorkflowHistory.from_json(f.stem, f.read_text(encoding="utf-8")) for f in files]
+        from workers.worker import connect
+
+        client = await connect(cfg)
+        if case_id is not None:
+            return await histories(client, f"case-{case_id}")
+        start = _since(since)
+        query = f'StartTime >= "{start.isoformat()}"' if start else ""
+        found = []
+        async for workflow_id, run_id, _ in workflows(client, query):
+            handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+            found.append(await handle.fetch_history())
+        return found
+
+    async def go() -> tuple[int, list[str]]:
+        found = await collect()
+        replay = replayer()
+        failures: list[str] = []
+        with typer.progressbar(found, label="replaying", file=sys.stderr) as bar:
+            for one in bar:
+                failed = await replay_one(replay, one)
+                if failed is not None:
+                    failures.append(str(failed))
+        return len(found), failures
+
+    count, failures = asyncio.run(go())
+    for line in failures:
+        typer.echo(line)
+    if failures:
+        fail(f"{len(failures)} of {count} histories do not replay on this code", code=1)
+    typer.echo(f"{count} histories replay on this code")

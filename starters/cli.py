@@ -366,6 +366,53 @@ def db_upgrade() -> None:
     typer.echo(f"case record store at revision {revision} ({cfg.records_where})")
 
 
+@db_app.command("rebuild")
+def db_rebuild(
+    since: Annotated[str | None, typer.Option(help="only workflows started since (ISO)")] = None,
+) -> None:
+    """Rebuild the case record store from the workflow histories: every case's messages,
+    events and summary, and every RCA, written in order (idempotent: run it into a fresh,
+    upgraded store, or over the current one). Bodies stored by reference (long emails) are
+    not in the histories: their preview and SHA-256 are, and the count is reported."""
+    from records import migrate
+    from records.store import CaseStore
+    from starters.histories import Rebuilt, histories, rebuild_one, workflows
+    from workers.worker import connect
+
+    cfg = settings()
+    try:
+        migrate.require_current(cfg.records_url)
+    except (migrate.SchemaOutOfDate, StoreUnavailable) as exc:
+        fail(str(exc))
+    start = _since(since)
+    query = 'WorkflowType = "CaseWorkflow" OR WorkflowType = "RcaWorkflow"'
+    if start is not None:
+        query = f'({query}) AND StartTime >= "{start.isoformat()}"'
+
+    async def go() -> Rebuilt:
+        client = await connect(cfg)
+        ids = sorted({workflow_id async for workflow_id, _, _ in workflows(client, query)})
+        store = CaseStore(cfg.records_url)
+        tally = Rebuilt()
+        try:
+            with typer.progressbar(ids, label="rebuilding", file=sys.stderr) as bar:
+                for workflow_id in bar:
+                    rebuild_one(store, await histories(client, workflow_id), tally)
+        finally:
+            store.close()
+        return tally
+
+    try:
+        done = run(go())
+    except StoreUnavailable as exc:
+        fail(f"case record store unavailable: {exc}")
+    typer.echo(
+        f"rebuilt {done.workflows} workflows from their histories: {done.batches} journal "
+        f"batches, {done.messages} messages and {done.events} events written, {done.rcas} "
+        f"RCA records; {done.bodies_missing} long bodies are references only (not in histories)"
+    )
+
+
 @db_app.command("current")
 def db_current() -> None:
     """The store's schema revision, and whether it is the one this code needs."""

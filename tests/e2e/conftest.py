@@ -124,11 +124,13 @@ class DevSystem:
         code = self.proc.wait(timeout)
         return code
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [tool("escalate"), *args],
             cwd=self.workdir,
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=60,

@@ -163,3 +163,36 @@ async def test_a_message_after_close_reopens_the_case_when_the_tenant_says_so(
 
         opening = reopening.model_copy(update={"after_close": AfterCloseConfig(message="new")})
         assert await reopener(store, TenantDirectory({opening.id: opening}))(again) is None
+
+
+async def test_verify_catches_a_stored_body_altered_on_purpose(
+    time_env: WorkflowEnvironment, tenants, store: CaseStore
+):
+    from sqlalchemy import update
+
+    from records.schema import message_bodies
+    from starters.histories import journal, verify_case
+
+    async with case_worker(time_env.client, Recorder(tenants), store) as tq:
+        cases = CaseClient(time_env.client, tq, store)
+        case = case_input(message="(first)")
+        hello = CustomerMessage(channel="sms", text="Hello", provider_message_id="SM-1")
+        await cases.post_customer_message(case, hello)
+        STARTED[tq].append(cases.handle(case.case_id))
+        await cases.post_customer_message(
+            case.case_id, CustomerMessage(channel="email", text=EMAIL, provider_message_id="E-1")
+        )
+        await cases.handle(case.case_id).signal("close", {"actor": "sam"})
+        await cases.handle(case.case_id).result()
+        history = await cases.handle(case.case_id).fetch_history()
+    batches = journal(history)
+    assert verify_case(store, case.case_id, batches) == []
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(message_bodies)
+            .where(message_bodies.c.case_id == case.case_id)
+            .values(body=EMAIL.replace("broken", "working"))
+        )
+    [found] = verify_case(store, case.case_id, batches)
+    assert (found.case_id, found.kind, found.seq) == (case.case_id, "message", 2)
+    assert "its stored body does not match the SHA-256 in the history" in found.problem
