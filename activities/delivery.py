@@ -33,6 +33,7 @@ from ingress.chat_links import ChatLinks
 from ingress.links import AckLinks, RatingLinks
 from records.channels import ChannelStore, Delivery
 from records.store import StoreUnavailable
+from service import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -107,6 +108,7 @@ class DeliveryActivities:
                     if not exc.permanent:
                         raise exc.as_activity_error() from exc  # the retry skips those sent
                     then = routes[hop + 1].channel if hop + 1 < len(routes) else None
+                    metrics.NOTIFICATION_FAILURES.labels(notice.tenant, route.channel.value).inc()
                     result.failures.append(
                         NoticeFailure(
                             contact=contact.name,
@@ -128,6 +130,8 @@ class DeliveryActivities:
                         )
                     )
                 break
+        if result.delivered:
+            metrics.NOTIFICATIONS.labels(notice.tenant, notice.kind).inc(result.delivered)
         reached = len(notice.recipients) - sum(f.then is None for f in result.failures)
         if reached == 0 and not notice.report:  # a caller that reads no result: fail it
             raise ApplicationError(

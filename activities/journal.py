@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from domain.rca import RcaRecord
 from domain.record import JournalBatch, JournalResult
 from records.store import CaseStore, StoreUnavailable
+from service import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +54,8 @@ class JournalActivities:
             raise ApplicationError(
                 f"case record store unavailable: {exc}", type="StoreUnavailable"
             ) from exc
+        tenant = batch.summary.tenant
+        metrics.journalled(tenant, batch.events, result.events_written)
         log.debug(
             "journalled",
             case_id=batch.case_id,

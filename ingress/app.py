@@ -6,14 +6,17 @@ fake of `Cases`; `ingress.server` builds the real ones from the settings.
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 
@@ -33,6 +36,7 @@ from ingress.wiring import Services, Wired
 from records.agents import AgentStore
 from records.channels import ChannelStore
 from records.store import CaseStore, StoreUnavailable
+from service import metrics
 from service.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -121,6 +125,29 @@ def create_app(
         app.add_exception_handler(chat.PageRefused, chat.refused_page)  # type: ignore[arg-type]
         app.add_exception_handler(console.SignedOut, console.signed_out)  # type: ignore[arg-type]
     _errors(app)
+
+    if records is not None:
+        metrics.watch_cases(records)
+
+    @app.middleware("http")
+    async def time_webhooks(request: Request, call_next: Any) -> Response:
+        if not request.url.path.startswith("/webhooks/"):
+            response: Response = await call_next(request)
+            return response
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            name = getattr(route, "path", "unmatched")  # the template: bounded labels
+            metrics.WEBHOOK_SECONDS.labels(name, str(status)).observe(time.perf_counter() - started)
+
+    @app.get("/metrics", summary="Prometheus metrics of this ingress", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", summary="the process is up")
     async def healthz() -> dict[str, str]:

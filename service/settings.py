@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     )
     ingress_host: str = "127.0.0.1"
     ingress_port: int = Field(default=8000, ge=1, le=65535)
+    metrics_host: str = Field(default="127.0.0.1", description="where the worker's metrics listen")
+    metrics_port: int = Field(
+        default=9464, ge=0, le=65535, description="the worker's metrics (0: none)"
+    )
+    sdk_metrics_port: int = Field(
+        default=9465, ge=0, le=65535, description="the Temporal SDK's metrics (0: none)"
+    )
 
     @model_validator(mode="after")
     def _provider_credentials(self) -> "Settings":

@@ -7,6 +7,7 @@ from datetime import timedelta
 import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.delivery import DeliveryActivities
@@ -22,6 +23,7 @@ from ingress.links import AckLinks, RatingLinks
 from records import migrate
 from records.channels import ChannelStore
 from records.store import CaseStore
+from service import metrics
 from service.settings import Settings
 from workers.interceptors import CaseLogContext
 from workers.sandbox import precompile_workflows, workflow_runner
@@ -32,12 +34,26 @@ from workflows.rca import RcaWorkflow
 log = structlog.get_logger(__name__)
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.namespace,
         data_converter=pydantic_data_converter,
+        runtime=runtime,
     )
+
+
+def sdk_metrics_runtime(settings: Settings) -> Runtime | None:
+    """A runtime whose Temporal SDK metrics (workflow and activity task latencies, polls,
+    slots...) are served to Prometheus; None when not asked for."""
+    if not settings.sdk_metrics_port:
+        return None
+    bind = f"{settings.metrics_host}:{settings.sdk_metrics_port}"
+    try:
+        return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+    except Exception as exc:
+        log.warning("Temporal SDK metrics not served", bind=bind, error=str(exc))
+        return None
 
 
 def providers(settings: Settings, outbox: Outbox) -> tuple[SmsProvider, EmailProvider]:
@@ -127,7 +143,10 @@ async def run_worker(settings: Settings) -> None:
     store = CaseStore(settings.records_url)
     if not precompile_workflows():
         log.info("workflow bytecode not written (read-only install?): cases open slower")
-    client = await connect(settings)
+    client = await connect(settings, sdk_metrics_runtime(settings))
+    if settings.metrics_port:
+        metrics.watch_cases(store)
+        metrics.serve(settings.metrics_host, settings.metrics_port)
     worker = build_worker(client, settings, tenants, Outbox(settings.outbox_path), store)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -27,6 +27,8 @@ class DevSystem:
     grpc_port: int = field(default_factory=free_port)
     ui_port: int = field(default_factory=free_port)
     ingress_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+    sdk_metrics_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
 
@@ -37,6 +39,8 @@ class DevSystem:
             "ESCALATE_TEMPORAL_ADDRESS": f"127.0.0.1:{self.grpc_port}",
             "ESCALATE_UI_PORT": str(self.ui_port),
             "ESCALATE_INGRESS_PORT": str(self.ingress_port),
+            "ESCALATE_METRICS_PORT": str(self.metrics_port),
+            "ESCALATE_SDK_METRICS_PORT": str(self.sdk_metrics_port),
             "ESCALATE_PUBLIC_URL": self.ingress,
             "ESCALATE_DATA_DIR": str(self.workdir / ".data"),
             "ESCALATE_TENANTS_DIR": str(self.tenants_dir),

@@ -75,3 +75,19 @@ def test_verify_replay_and_rebuild_against_real_histories(dev_system: DevSystem,
     assert after["messages"][0]["sha256"] == before["messages"][0]["sha256"]
     assert after["messages"][1]["sha256"] != before["messages"][1]["sha256"]  # the edit is gone
     assert after["summary"]["status"] == "closed" and after["summary"]["escalations"] == 1
+
+
+def test_the_worker_and_the_ingress_serve_prometheus_metrics(dev_system: DevSystem):
+    import httpx
+
+    dev = dev_system
+    a_finished_case(dev, "e2e-metrics")  # an escalation the journal counts
+    ours = wait_for(
+        lambda: httpx.get(f"http://127.0.0.1:{dev.metrics_port}/metrics", timeout=5).text,
+        lambda t: 'escalate_escalations_total{tenant="northwind-telecom",type="hierarchical"}' in t,
+    )
+    assert "escalate_cases_open" in ours and "escalate_notifications_total" in ours
+    sdk = httpx.get(f"http://127.0.0.1:{dev.sdk_metrics_port}/metrics", timeout=5).text
+    assert "temporal_workflow_task_execution_latency" in sdk or "temporal_" in sdk, sdk[:500]
+    ingress = httpx.get(f"{dev.ingress}/metrics", timeout=5).text
+    assert "escalate_cases_open" in ingress
