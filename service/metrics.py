@@ -76,14 +76,16 @@ class CasesOpen(Collector):
         yield family
 
 
-_registered: set[int] = set()
+_CASES: CasesOpen | None = None
 
 
 def watch_cases(store: Any) -> None:
-    """Expose the store's open cases (once per store)."""
-    if id(store) not in _registered:
-        REGISTRY.register(CasesOpen(store))
-        _registered.add(id(store))
+    """Expose this store's open cases (a process has one store; the latest one counts)."""
+    global _CASES
+    if _CASES is None:
+        _CASES = CasesOpen(store)
+        REGISTRY.register(_CASES)
+    _CASES.store = store
 
 
 def serve(host: str, port: int) -> bool:
