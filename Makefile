@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.long_case $(if $(M),--messages $(M),)
 	$(BIN)/python -m bench.webhook_ingest $(if $(W),--rate $(W),)
 	$(BIN)/python -m bench.chat $(if $(C),--pages $(C),)
+	$(BIN)/python -m bench.operations_report $(if $(R),--cases $(R),)
 
 ## Re-record the workflow histories that CI replays (after an intended, versioned change).
 histories: $(STAMP)

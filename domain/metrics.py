@@ -45,6 +45,7 @@ class EventRow:
     clock: str | None = None  # SLA events
     waited_s: int | None = None  # acknowledged: seconds from escalation to acknowledgement
     handoff_error: bool | None = None  # chat_fallback
+    count: int = 1  # how many such events (the store may count them for us)
 
 
 @dataclass(frozen=True)
@@ -219,17 +220,17 @@ def _events(report: Report, events: Iterable[EventRow]) -> None:
         if event.type in ("sla_met", "sla_warning", "sla_breached") and event.clock:
             clock = clocks.setdefault(event.clock, ClockCompliance(clock=event.clock))
             if event.type == "sla_met":
-                clock.met += 1
+                clock.met += event.count
             elif event.type == "sla_warning":
-                clock.warned += 1
+                clock.warned += event.count
             else:
-                clock.breached += 1
+                clock.breached += event.count
         elif event.type == "acknowledged" and event.waited_s is not None:
-            waited.append(float(event.waited_s))
+            waited.extend([float(event.waited_s)] * event.count)
         elif event.type == "chat_offered":
-            offered += 1
+            offered += event.count
         elif event.type == "chat_fallback" and event.handoff_error:
-            errors += 1
+            errors += event.count
     report.sla = [clocks[k] for k in sorted(clocks)]
     report.escalation_handling = Durations.of(waited)
     report.handoff_errors = Rate(count=errors, of=offered)

@@ -66,16 +66,20 @@ def report(
     """The tenant's metrics for cases opened in [since, until) (`now`: what is overdue)."""
     cohort = _cohort(tenant, since, until, channel).subquery()
     detail = case_events.c.detail
-    events = (
-        select(
-            case_events.c.case_id,
-            case_events.c.type,
-            detail["clock"].as_string(),
-            detail["waited_s"].as_integer(),
-            detail["handoff_error"].as_boolean(),
-        )
+    clock = detail["clock"].as_string()
+    handoff = detail["handoff_error"].as_boolean()
+    # Counted by the database, grouped: the durations of acknowledgements are the only
+    # values that come back one by one.
+    counted = (
+        select(case_events.c.type, clock, handoff, func.count())
         .join(cohort, cohort.c.case_id == case_events.c.case_id)
         .where(case_events.c.type.in_(COUNTED))
+        .group_by(case_events.c.type, clock, handoff)
+    )
+    waited = (
+        select(detail["waited_s"].as_integer())
+        .join(cohort, cohort.c.case_id == case_events.c.case_id)
+        .where(case_events.c.type == "acknowledged")
     )
     due = select(rcas.c.due_at, rcas.c.completed_at).join(
         cohort, cohort.c.case_id == rcas.c.case_id
@@ -97,6 +101,14 @@ def report(
             )
             for r in conn.execute(select(cohort))
         ]
-        counted = [EventRow(*r) for r in conn.execute(events)]
+        events = [
+            EventRow(case_id="", type=kind, clock=on, handoff_error=error, count=n)
+            for kind, on, error, n in conn.execute(counted)
+        ]
+        events += [
+            EventRow(case_id="", type="acknowledged", waited_s=w)
+            for (w,) in conn.execute(waited)
+            if w is not None
+        ]
         owed = [RcaRow(due_at=r.due_at, completed_at=r.completed_at) for r in conn.execute(due)]
-    return compute(tenant, since, until, rows, counted, owed, now, channel=channel, tz=tz)
+    return compute(tenant, since, until, rows, events, owed, now, channel=channel, tz=tz)

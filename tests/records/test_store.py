@@ -10,6 +10,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
+from bench.postgres import create_database, free_port
 from domain.models import Author, Channel
 from domain.record import (
     CaseSnapshot,
@@ -21,7 +22,6 @@ from domain.record import (
 from records import migrate
 from records.store import CaseStore, StoreUnavailable, sqlite_url
 from records.store import unavailable_as_retryable as records_errors
-from tests.databases import create_database, free_port
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
