@@ -133,6 +133,9 @@ class CaseState(BaseModel):
     # Set by the workflow for each run (a versioning gate, never carried): a breach-caused
     # escalation's acknowledgement deadline allows for the digest window.
     digest_wait_on: bool = Field(default=False, exclude=True)
+    # Set by the workflow for each run (a versioning gate, never carried): each delivered
+    # staff notice is a timeline event (`notice_sent`).
+    notice_sent_on: bool = Field(default=False, exclude=True)
     # The resolution check: when it asked whether the fix held (None: not yet).
     verify_asked_at: datetime | None = None
     # Set by the workflow for each run (a versioning gate, never carried): checks the fix.

@@ -251,6 +251,17 @@ def delivered(case: "CaseState", notice: Notify, result: NoticeResult, now: date
             )
         )
     del case.staff_sent[:-STAFF_SENT_KEPT]
+    if case.notice_sent_on and (result.sent or result.delivered):  # for the auditors
+        case.log(
+            now,
+            "notice_sent",
+            SYSTEM,
+            detail={
+                "kind": notice.kind,
+                "recipients": ", ".join(c.name for c in notice.recipients),
+                "new_deliveries": result.delivered,
+            },
+        )
     for failure in result.failures:
         case.log(
             now,

@@ -99,6 +99,12 @@ async def test_a_refused_channel_is_recorded_with_the_next_one_tried(
         )
         [failed] = [e for e in events if e.type == "notice_failed"]
         assert failed.reason == "email refused"
+        # What went is on record too (the auditors' timeline lists notices sent).
+        sent = await eventually(
+            lambda: timeline(handle), lambda es: any(e.type == "notice_sent" for e in es)
+        )
+        [told] = [e for e in sent if e.type == "notice_sent"]
+        assert told.detail == {"kind": "escalation", "recipients": "Sam", "new_deliveries": 1}
         assert failed.detail == {
             "kind": "escalation",
             "contact": "Sam",
