@@ -14,8 +14,10 @@ pytestmark = pytest.mark.e2e
 
 
 def a_finished_case(dev: DevSystem, case_id: str) -> None:
+    """A harbour-retail case (the other end-to-end tests list northwind's cases) from opening
+    to close: texts, an escalation, a resolution."""
     dev.cli(
-        "case", "open", "--case-id", case_id, "--tenant", "northwind-telecom",
+        "case", "open", "--case-id", case_id, "--tenant", "harbour-retail",
         "--customer-id", f"c-{case_id}", "--phone", "+12025550128", "--message", "My bill doubled",
     )  # fmt: skip
     for n, text in enumerate(["I was charged twice", "Please call me back"], start=2):
@@ -84,7 +86,7 @@ def test_the_worker_and_the_ingress_serve_prometheus_metrics(dev_system: DevSyst
     a_finished_case(dev, "e2e-metrics")  # an escalation the journal counts
     ours = wait_for(
         lambda: httpx.get(f"http://127.0.0.1:{dev.metrics_port}/metrics", timeout=5).text,
-        lambda t: 'escalate_escalations_total{tenant="northwind-telecom",type="hierarchical"}' in t,
+        lambda t: 'escalate_escalations_total{tenant="harbour-retail",type="hierarchical"}' in t,
     )
     assert "escalate_cases_open" in ours and "escalate_notifications_total" in ours
     sdk = httpx.get(f"http://127.0.0.1:{dev.sdk_metrics_port}/metrics", timeout=5).text
