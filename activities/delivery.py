@@ -108,7 +108,6 @@ class DeliveryActivities:
                     if not exc.permanent:
                         raise exc.as_activity_error() from exc  # the retry skips those sent
                     then = routes[hop + 1].channel if hop + 1 < len(routes) else None
-                    metrics.NOTIFICATION_FAILURES.labels(notice.tenant, route.channel.value).inc()
                     result.failures.append(
                         NoticeFailure(
                             contact=contact.name,
@@ -130,8 +129,11 @@ class DeliveryActivities:
                         )
                     )
                 break
+        # Counted once, by the attempt that ends (a retried one would count refusals again).
         if result.delivered:
             metrics.NOTIFICATIONS.labels(notice.tenant, notice.kind).inc(result.delivered)
+        for failure in result.failures:
+            metrics.NOTIFICATION_FAILURES.labels(notice.tenant, failure.channel.value).inc()
         reached = len(notice.recipients) - sum(f.then is None for f in result.failures)
         if reached == 0 and not notice.report:  # a caller that reads no result: fail it
             raise ApplicationError(

@@ -25,6 +25,7 @@ from bench.report import report
 from domain.models import Author, Channel
 from domain.record import JournalBatch, JournalResult, TimelineEvent, TranscriptEntry
 from records import metrics, migrate
+from records.audit import record
 from records.schema import case_events, case_messages, cases, rcas
 from records.store import CaseStore, sqlite_url
 from reports.html import render
@@ -194,7 +195,7 @@ def _verify_throughput(store: CaseStore, sample: int) -> float:
         ]  # fmt: skip
     started = time.perf_counter()
     for case_id in ids:
-        assert verify_case(store, case_id, batches[case_id]) == []
+        assert verify_case(record(store, case_id), batches[case_id]).differences == []
     return sample / (time.perf_counter() - started)
 
 

@@ -136,6 +136,9 @@ class CaseState(BaseModel):
     # Set by the workflow for each run (a versioning gate, never carried): each delivered
     # staff notice is a timeline event (`notice_sent`).
     notice_sent_on: bool = Field(default=False, exclude=True)
+    # Set by the workflow for each run (a versioning gate, never carried): resolving records
+    # whether the resolution clock was met (`sla_met` / `sla_met_late`, clock resolution).
+    resolution_met_on: bool = Field(default=False, exclude=True)
     # The resolution check: when it asked whether the fix held (None: not yet).
     verify_asked_at: datetime | None = None
     # Set by the workflow for each run (a versioning gate, never carried): checks the fix.
@@ -232,7 +235,10 @@ class CaseState(BaseModel):
                     "level": case.reopens.level.label,
                 },
             )
-        for kind in (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION):
+        # A case reopened after its first answer waits for the next one, not a first one.
+        answered = case.reopens is not None and case.reopens.first_response_at is not None
+        response = ClockKind.NEXT_RESPONSE if answered else ClockKind.FIRST_RESPONSE
+        for kind in (response, ClockKind.RESOLUTION):
             clocks.start(state, kind, now)
         effects = escalation.fast_track(state, now, reason_prefix="opened as")
         first = CustomerMessage(
@@ -255,6 +261,7 @@ class CaseState(BaseModel):
         self.priority = was.priority
         self.assignee = was.assignee
         self.escalation_count = was.escalations
+        self.first_response_at = was.first_response_at
         self.record = CaseRecord(messages=was.messages, events=was.events)
 
     # ----- commands ------------------------------------------------------------------------
@@ -367,6 +374,8 @@ class CaseState(BaseModel):
                 self.resolved_at = now
                 self.verify_asked_at = None
                 self.resolution = resolution
+                if self.resolution_met_on:
+                    clocks.met_by_resolution(self, actor, now)
                 clocks.stop_all(self, now)
                 self.ack = None
                 self.client_request_pending = False

@@ -66,6 +66,20 @@ def stop_all(case: "CaseState", now: datetime) -> None:
         sla.stop(clock, now, _calendar_of(case, clock))
 
 
+def met_by_resolution(case: "CaseState", actor: str, now: datetime) -> None:
+    """The case is resolved: its resolution clock, if it runs, is met (or met late), on
+    record like a response clock (the reports count it)."""
+    clock = case.clocks.get(ClockKind.RESOLUTION)
+    if clock is not None and not clock.stopped:
+        sla.stop(clock, now, _calendar_of(case, clock))
+        case.log(
+            now,
+            "sla_met" if clock.met else "sla_met_late",
+            actor,
+            detail={"clock": ClockKind.RESOLUTION.value},
+        )
+
+
 def met_by_reply(case: "CaseState", actor: str, now: datetime) -> None:
     """An agent replied: the first/next response clocks that run are met (or met late)."""
     for kind in (ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE):

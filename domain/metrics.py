@@ -10,10 +10,10 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 SATISFIED = (4, 5)  # CSAT: the share of ratings that are 4 or 5
 PROMOTERS, DETRACTORS = range(9, 11), range(0, 7)  # NPS: 9-10 promote, 0-6 detract
@@ -84,6 +84,7 @@ class Rate(BaseModel):
     count: int = 0
     of: int = 0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def rate(self) -> float | None:
         return self.count / self.of if self.of else None
@@ -95,6 +96,7 @@ class ClockCompliance(BaseModel):
     warned: int = 0
     breached: int = 0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def compliance(self) -> float | None:
         """Met on time over every clock that ended or breached."""
@@ -115,6 +117,7 @@ class Nps(BaseModel):
     passives: int = 0
     detractors: int = 0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def score(self) -> float | None:
         if not self.answered:
@@ -187,7 +190,7 @@ def compute(
     report.funnel = {f"L{n}": sum(c.level >= n for c in cases) for n in range(1, 5)}
     _events(report, events)
     report.rca_on_time = _rca(rcas, now)
-    report.volume = _volume(cases, ZoneInfo(tz))
+    report.volume = _volume(cases, ZoneInfo(tz), since, until)
     return report
 
 
@@ -249,11 +252,20 @@ def _rca(rcas: Iterable[RcaRow], now: datetime) -> Rate:
     return Rate(count=on_time, of=decided)
 
 
-def _volume(cases: Sequence[CaseRow], zone: ZoneInfo) -> list[DayVolume]:
+def _volume(
+    cases: Sequence[CaseRow], zone: ZoneInfo, since: datetime, until: datetime
+) -> list[DayVolume]:
+    """Every day of the period (the tenant's days), those without a case at zero."""
     opened: Counter[date] = Counter()
     escalated: Counter[date] = Counter()
     for case in cases:
         day = case.opened_at.astimezone(zone).date()
         opened[day] += 1
         escalated[day] += case.escalations > 0
-    return [DayVolume(day=d, opened=opened[d], escalated=escalated[d]) for d in sorted(opened)]
+    first = since.astimezone(zone).date()
+    last = (until - timedelta(microseconds=1)).astimezone(zone).date()
+    days = (
+        [first + timedelta(days=n) for n in range((last - first).days + 1)] if last >= first else []
+    )
+    days = sorted(set(days) | set(opened))
+    return [DayVolume(day=d, opened=opened[d], escalated=escalated[d]) for d in days]

@@ -115,6 +115,9 @@ class Reopening(Strict):
     escalations: int = Field(ge=0)
     messages: int = Field(ge=0, description="the record's last message seq")
     events: int = Field(ge=0, description="the record's last event seq")
+    first_response_at: datetime | None = Field(
+        default=None, description="the case's first answer (its first-response time stays)"
+    )
 
 
 class CaseInput(Strict):

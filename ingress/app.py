@@ -145,8 +145,10 @@ def create_app(
             name = getattr(route, "path", "unmatched")  # the template: bounded labels
             metrics.WEBHOOK_SECONDS.labels(name, str(status)).observe(time.perf_counter() - started)
 
+    # A plain def: FastAPI runs it on a thread, so the open-cases count (a store query) never
+    # holds up a webhook. Keep /metrics off the public internet (see the README).
     @app.get("/metrics", summary="Prometheus metrics of this ingress", include_in_schema=False)
-    async def prometheus() -> Response:
+    def prometheus() -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", summary="the process is up")

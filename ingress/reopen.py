@@ -36,6 +36,7 @@ def reopener(records: CaseStore, tenants: TenantDirectory) -> Reopener:
             escalations=closed.escalations,
             messages=closed.messages,
             events=closed.events,
+            first_response_at=closed.first_response_at,
         )
         return case.model_copy(update={"case_id": closed.case_id, "reopens": was})
 

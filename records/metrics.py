@@ -29,11 +29,13 @@ def _cohort(tenant: str, since: datetime, until: datetime, channel: str | None) 
     opened = aliased(case_events)
     again = aliased(case_events)
     opened_on = func.coalesce(opened.c.detail["channel"].as_string(), cases.c.channel)
+    # The first opening (seq 1): a case reopened later keeps its place in its first period.
+    first_opened = func.coalesce(opened.c.at, cases.c.opened_at)
     query = (
         select(
             cases.c.case_id,
             opened_on.label("opened_on"),
-            cases.c.opened_at,
+            first_opened.label("opened_at"),
             cases.c.first_response_at,
             cases.c.resolved_at,
             cases.c.status,
@@ -47,7 +49,7 @@ def _cohort(tenant: str, since: datetime, until: datetime, channel: str | None) 
         )
         .select_from(cases)
         .outerjoin(opened, and_(opened.c.case_id == cases.c.case_id, opened.c.seq == 1))
-        .where(cases.c.tenant == tenant, cases.c.opened_at >= since, cases.c.opened_at < until)
+        .where(cases.c.tenant == tenant, first_opened >= since, first_opened < until)
     )
     if channel is not None:
         query = query.where(opened_on == channel)
@@ -81,10 +83,23 @@ def report(
         .join(cohort, cohort.c.case_id == case_events.c.case_id)
         .where(case_events.c.type == "acknowledged")
     )
+    # Ratings from their events (the last of each case): a reopened case's new run starts its
+    # summary row afresh, the events of both runs stay.
+    ratings = (
+        select(case_events.c.case_id, case_events.c.type, detail["score"].as_integer())
+        .join(cohort, cohort.c.case_id == case_events.c.case_id)
+        .where(case_events.c.type.in_(("csat_received", "nps_received")))
+        .order_by(case_events.c.case_id, case_events.c.seq)
+    )
     due = select(rcas.c.due_at, rcas.c.completed_at).join(
         cohort, cohort.c.case_id == rcas.c.case_id
     )
     with read_snapshot(store.engine) as conn:
+        rated: dict[tuple[str, str], int] = {
+            (case_id, kind): score
+            for case_id, kind, score in conn.execute(ratings)
+            if score is not None
+        }
         rows = [
             CaseRow(
                 case_id=r.case_id,
@@ -96,8 +111,8 @@ def report(
                 level=r.level,
                 escalations=r.escalations,
                 reopened=bool(r.reopened),
-                csat_score=r.csat_score,
-                nps_score=r.nps_score,
+                csat_score=rated.get((r.case_id, "csat_received"), r.csat_score),
+                nps_score=rated.get((r.case_id, "nps_received"), r.nps_score),
             )
             for r in conn.execute(select(cohort))
         ]

@@ -173,7 +173,7 @@ class CaseStore:
         return set(conn.execute(stmt, rows).scalars())
 
     # ----- writing --------------------------------------------------------------------------
-    def write(self, batch: JournalBatch) -> JournalResult:
+    def write(self, batch: JournalBatch, *, end_conversations: bool = True) -> JournalResult:
         """Store a journal batch in one transaction; writing it again changes nothing.
 
         No conflict target on the inserts: (case_id, seq) makes a retry a no-op, and
@@ -204,7 +204,7 @@ class CaseStore:
                 rows = [_event_row(batch.case_id, e) for e in batch.events]
                 result.events_written = len(self._insert_new(conn, case_events, rows))
             self._upsert_summary(conn, batch.summary)
-            if batch.summary.status == "closed":
+            if batch.summary.status == "closed" and end_conversations:
                 # The customer's next text or email opens a new case.
                 conn.execute(delete(conversations).where(conversations.c.case_id == batch.case_id))
         return result

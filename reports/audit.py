@@ -17,7 +17,7 @@ from records.audit import FullRecord
 def masked(entry: TranscriptEntry) -> str:
     if entry.erased:
         return "[erased]"
-    return f"[{len(entry.text)} chars, sha256 {digest(entry.text)[:12]}]"
+    return f"[{len(entry.text)} chars, sha256 {digest(entry.text)[:MASKED_SHA_CHARS]}]"
 
 
 def _detail(event: TimelineEvent) -> str:
@@ -47,12 +47,22 @@ def timeline(found: FullRecord, reveal: bool) -> Iterator[str]:
         yield f"RCA {rca.rca_id}: {rca.status.value}, due {rca.due_at:%Y-%m-%d %H:%M} UTC, {outcome}"
 
 
+# Masked, a text is its length and the start of its SHA-256: enough to match a copy, too
+# little to confirm a guess of a short text ("YES", a phone number) by hashing candidates.
+MASKED_SHA_CHARS = 12
+
+
+def _sha(text: str, reveal: bool) -> str:
+    return digest(text) if reveal else digest(text)[:MASKED_SHA_CHARS]
+
+
 def _message(entry: TranscriptEntry, reveal: bool) -> dict[str, Any]:
     data = entry.model_dump(mode="json")
-    data["sha256"] = digest(entry.text) if not entry.erased else None
+    data["sha256"] = _sha(entry.text, reveal) if not entry.erased else None
     data["chars"] = len(entry.text)
     if not reveal:
         data["text"] = None
+        data["body"] = None  # its reference is the full SHA-256
     return data
 
 
@@ -105,7 +115,7 @@ def as_csv(records: Iterable[FullRecord], reveal: bool) -> str:
                     "actor": m.who,
                     "channel": m.channel.value,
                     "text": m.text if reveal and not m.erased else "",
-                    "sha256": digest(m.text) if not m.erased else "",
+                    "sha256": _sha(m.text, reveal) if not m.erased else "",
                     "detail": "",
                 }
             )

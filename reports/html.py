@@ -6,6 +6,7 @@ distribution; the escalation funnel by level.
 """
 
 import io
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -110,14 +111,24 @@ def _funnel(report: Report) -> Callable[[Axes], None]:
     return draw
 
 
+# matplotlib's rc settings are process-wide: two reports drawn at once (the console renders
+# on worker threads) would mix their styles and element ids. One drawing at a time.
+_DRAWING = threading.Lock()
+
+
 def render(report: Report, brand: str) -> str:
     """The whole page."""
-    charts = [
+    with _DRAWING:
+        charts = _charts(report)
+    return _TEMPLATES.get_template("report.html").render(
+        report=report, brand=brand, figures=list(lines(report)), charts=charts
+    )
+
+
+def _charts(report: Report) -> list[Markup]:
+    return [
         _chart("volume", "Cases opened and escalated per day", _volume(report)),
         _chart("sla", "SLA clocks: met on time, warned, breached", _sla(report)),
         _chart("csat", f"CSAT ratings ({report.csat.rated})", _csat(report)),
         _chart("funnel", "Escalation funnel: cases that reached each level", _funnel(report)),
     ]
-    return _TEMPLATES.get_template("report.html").render(
-        report=report, brand=brand, figures=list(lines(report)), charts=charts
-    )

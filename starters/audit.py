@@ -6,6 +6,7 @@ workflow histories and `replay` replays those histories against today's code.
 
 import getpass
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +25,9 @@ audit_app = typer.Typer(
     no_args_is_help=True,
 )
 
+# The workflow types a deploy can break (what `replay --all` replays).
+REPLAYED = ("CaseWorkflow", "RcaWorkflow", "BreachDigestWorkflow")
+
 _REVEAL_HELP = "show message texts (recorded in the store: who, when, what)"
 _BY_HELP = "who asks to reveal (default: the login name)"
 
@@ -38,7 +42,8 @@ def _revealed(store: object, by: str | None, command: str, scope: str) -> None:
     from records.store import CaseStore
 
     assert isinstance(store, CaseStore)
-    actor = by or getpass.getuser()
+    login = getpass.getuser()
+    actor = f"{by} (login {login})" if by and by != login else login
     note_reveal(store, actor, command, scope, datetime.now(UTC))
     log.warning("message texts revealed", actor=actor, command=command, scope=scope)
 
@@ -146,43 +151,61 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Check the store's record against the workflow histories: every message and event
-    present and the same, every stored body matching the SHA-256 the history holds. Exits 1
-    on any difference, naming the case and the sequence number."""
+    present and the same, every stored body matching the SHA-256 the history holds, the
+    summary row as the journal last wrote it. Exits 1 on any difference, naming the case and
+    the sequence number. With --tenant, the cases come from the store and from Temporal's
+    visibility both (a case deleted from the store is still checked)."""
     import asyncio
 
+    from records.audit import record
     from records.store import CaseStore
-    from starters.histories import histories, journal, verify_case
+    from starters.histories import histories, in_flight, journal, verify_case, workflows
 
-    ids = _case_ids_for(case_id, tenant, since)
+    ids = set(_case_ids_for(case_id, tenant, since))
     cfg = settings()
 
-    async def go() -> tuple[int, list[str]]:
+    async def go() -> tuple[int, int, list[str]]:
         from workers.worker import connect
 
         client = await connect(cfg)
+        if tenant is not None:
+            start = _since(since)
+            query = f'WorkflowType = "CaseWorkflow" AND Tenant = "{tenant}"'
+            if start is not None:
+                query += f' AND StartTime >= "{start.isoformat()}"'
+            ids.update({wid.removeprefix("case-") async for wid, _, _ in workflows(client, query)})
         store = CaseStore(cfg.records_url)
         problems: list[str] = []
-        checked = 0
+        checked = missing_bodies = 0
         try:
-            with typer.progressbar(ids, label="verifying", file=sys.stderr) as bar:
+            with typer.progressbar(sorted(ids), label="verifying", file=sys.stderr) as bar:
                 for one in bar:
+                    found = record(store, one)  # first: the journal commits before its history
                     runs = await histories(client, f"case-{one}")
                     if not runs:
                         problems.append(f"case {one}: no workflow history (deleted, or retention)")
                         continue
                     batches = [b for run in runs for b in journal(run)]
-                    problems += [str(d) for d in verify_case(store, one, batches)]
+                    pending = [b for run in runs for b in in_flight(run)]
+                    verdict = verify_case(found, batches, pending)
+                    problems += [str(d) for d in verdict.differences]
+                    missing_bodies += verdict.bodies_missing
                     checked += 1
         finally:
             store.close()
-        return checked, problems
+        return checked, missing_bodies, problems
 
     try:
-        checked, problems = asyncio.run(go())
+        checked, missing_bodies, problems = asyncio.run(go())
     except StoreUnavailable as exc:
         fail(f"case record store unavailable: {exc}")
     for line in problems:
         typer.echo(line)
+    if missing_bodies:
+        typer.echo(
+            f"{missing_bodies} long bodies are not in the store (a store rebuilt from the "
+            "histories holds their reference and SHA-256 only)"
+        )
     if problems:
         fail(f"{len(problems)} difference(s) between the store and the histories", code=1)
     typer.echo(f"{checked} case(s) verified: the store holds what the histories say, unaltered")
@@ -210,32 +233,39 @@ def audit_replay(
         fail("give one case id, or --all (with --since), or --history FILE")
     cfg = settings()
 
-    async def collect() -> list[WorkflowHistory]:
+    async def sources() -> AsyncIterator[WorkflowHistory]:
+        """Histories one at a time: fetched, replayed and dropped (a big namespace never
+        sits in memory)."""
         if files:
-            return [WorkflowHistory.from_json(f.stem, f.read_text(encoding="utf-8")) for f in files]
+            for f in files:
+                yield WorkflowHistory.from_json(f.stem, f.read_text(encoding="utf-8"))
+            return
         from workers.worker import connect
 
         client = await connect(cfg)
         if case_id is not None:
-            return await histories(client, f"case-{case_id}")
+            for one in await histories(client, f"case-{case_id}"):
+                yield one
+            return
         start = _since(since)
-        query = f'StartTime >= "{start.isoformat()}"' if start else ""
-        found = []
+        query = " OR ".join(f'WorkflowType = "{t}"' for t in REPLAYED)
+        if start is not None:
+            query = f'({query}) AND StartTime >= "{start.isoformat()}"'
         async for workflow_id, run_id, _ in workflows(client, query):
-            handle = client.get_workflow_handle(workflow_id, run_id=run_id)
-            found.append(await handle.fetch_history())
-        return found
+            yield await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
 
     async def go() -> tuple[int, list[str]]:
-        found = await collect()
         replay = replayer()
         failures: list[str] = []
-        with typer.progressbar(found, label="replaying", file=sys.stderr) as bar:
-            for one in bar:
-                failed = await replay_one(replay, one)
-                if failed is not None:
-                    failures.append(str(failed))
-        return len(found), failures
+        count = 0
+        async for one in sources():
+            count += 1
+            if count % 100 == 0:
+                typer.echo(f"replayed {count}…", err=True)
+            failed = await replay_one(replay, one)
+            if failed is not None:
+                failures.append(str(failed))
+        return count, failures
 
     count, failures = asyncio.run(go())
     for line in failures:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -787,7 +788,7 @@ def report_command(
     config = tenants.get(tenant)
     if config is None:
         fail(f"unknown tenant {tenant!r}; known: {', '.join(sorted(tenants))}")
-    last = (until or datetime.now(UTC)).date()
+    last = (until or datetime.now(ZoneInfo(config.timezone))).date()  # the tenant's today
     if last < since.date():
         fail(f"--until {last} is before --since {since.date()}")
     start, end = period(since.date(), last, config.timezone)

@@ -85,6 +85,8 @@ CSAT_WORDS = "csat-words"
 # Patch: a breach-caused escalation's acknowledgement deadline allows for the digest window
 # its notice may wait in.
 DIGEST_ACK_WAIT = "digest-ack-wait"
+# Patch: resolving records whether the resolution clock was met (for SLA compliance).
+RESOLUTION_MET = "resolution-met"
 # Patch: a delivered staff notice is recorded in the timeline (`notice_sent`), for audit.
 NOTICE_SENT = "notice-sent"
 # Patch: a staff notice reports each channel that refused it (and the next one tried).
@@ -377,6 +379,7 @@ class CaseWorkflow:
         state.csat_words_on = workflow.patched(CSAT_WORDS)
         state.digest_wait_on = workflow.patched(DIGEST_ACK_WAIT)
         state.notice_sent_on = workflow.patched(NOTICE_SENT)
+        state.resolution_met_on = workflow.patched(RESOLUTION_MET)
         if journal_on:
             self._journal = _Journal(state)
             tasks.append(asyncio.create_task(self._journal.run()))

@@ -115,3 +115,21 @@ def test_a_case_from_before_the_check_auto_closes_as_it_did(tenants):
     state = resolved(tenants)
     state.verify_on = False  # a run without the `resolution-check` patch
     assert state.closes_at == T0 + tenants["northwind-telecom"].auto_close_after
+
+
+@pytest.mark.parametrize(("late", "kind"), [(False, "sla_met"), (True, "sla_met_late")])
+def test_resolving_records_whether_the_resolution_clock_was_met(tenants, late: bool, kind: str):
+    policy = resolve(tenants["northwind-telecom"], range(2025, 2029))
+    case = CaseInput(
+        case_id="c-met", tenant="northwind-telecom",
+        customer={"id": "cust-1", "phone": "+12025550123"}, channel="sms", message="Help",
+    )  # fmt: skip
+    state, _ = CaseState.open(case, policy, "r", T0)
+    state.resolution_met_on = True
+    clock = state.clocks[ClockKind.RESOLUTION]
+    when = (clock.deadline + timedelta(hours=1)) if late else T0 + timedelta(hours=1)
+    if late:
+        state.tick(when)
+    state.apply(Resolve(actor="sam", resolution="fixed"), when)
+    met = [e for e in state.record.recent_events if e.type == kind]
+    assert [(e.detail["clock"], e.actor) for e in met] == [("resolution", "sam")]

@@ -44,8 +44,7 @@ def case(
             case_id=case_id,
             tenant=tenant,
             channel="sms" if channel == "sms" else channel,
-            opened_at=opened,
-            **summary,
+            **({"opened_at": opened} | summary),
         )
     )
 
@@ -121,11 +120,9 @@ def test_every_metric_matches_the_numbers_worked_out_by_hand(scripted: CaseStore
     assert (got.supervisor_intervention.count, got.supervisor_intervention.of) == (2, 4)
     assert got.funnel == {"L1": 4, "L2": 2, "L3": 1, "L4": 0}
     assert (got.rca_on_time.count, got.rca_on_time.of) == (1, 2)
-    assert [(v.day.day, v.opened, v.escalated) for v in got.volume] == [
-        (2, 2, 1),
-        (5, 1, 1),
-        (6, 1, 0),
-    ]
+    busy = [(v.day.day, v.opened, v.escalated) for v in got.volume if v.opened]
+    assert busy == [(2, 2, 1), (5, 1, 1), (6, 1, 0)]
+    assert len(got.volume) == 31 and got.volume[0].day.day == 1  # every day of March, at zero
 
 
 def test_one_channel_is_the_cases_opened_on_it(scripted: CaseStore):
@@ -139,3 +136,15 @@ def test_an_empty_period_reports_nothing_rather_than_dividing_by_zero(scripted: 
     got = report(scripted, "northwind-telecom", UNTIL, UNTIL + timedelta(days=1), NOW)
     assert got.cases == 0 and got.escalation.rate is None and got.time_to_resolution.count == 0
     assert got.nps.score is None and got.csat.mean is None and got.sla == []
+
+
+def test_a_case_reopened_later_stays_in_its_first_period_with_its_rating(store: CaseStore):
+    """Its second run rewrote the summary row (a new opening time, no rating); the seq-1
+    opening and the rating events of the first run still count."""
+    first = at(7, 9)
+    case(store, "G", "sms", first, [("csat_received", {"score": 3}), ("reopened", {})],
+         opened_at=datetime(2026, 4, 10, tzinfo=UTC), status="open")  # fmt: skip
+    march = report(store, "northwind-telecom", SINCE, UNTIL, NOW)
+    assert march.cases == 1 and march.csat.distribution[3] == 1
+    april = report(store, "northwind-telecom", UNTIL, UNTIL + timedelta(days=30), NOW)
+    assert april.cases == 0

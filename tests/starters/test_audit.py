@@ -2,6 +2,7 @@
 and every reveal recorded."""
 
 import csv
+import getpass
 import io
 import json
 from pathlib import Path
@@ -46,7 +47,8 @@ def test_the_timeline_masks_texts_and_a_reveal_is_recorded(audited):
     shown = escalate("audit", "timeline", "c-audit", "--reveal", "--by", "alice", env=env)
     assert shown.returncode == 0 and SECRET in shown.stdout
     [(_, actor, command, scope)] = reveals(store)
-    assert (actor, command, scope) == ("alice", "timeline", "c-audit")
+    login = getpass.getuser()
+    assert (actor, command, scope) == (f"alice (login {login})", "timeline", "c-audit")
     store.close()
 
 
@@ -57,7 +59,7 @@ def test_export_files_one_case_or_a_tenant_as_json_or_csv(audited, tmp_path: Pat
     filed = json.loads(one.stdout)
     assert filed["revealed"] is False and [c["case_id"] for c in filed["cases"]] == ["c-audit"]
     first = filed["cases"][0]["messages"][0]
-    assert first["text"] is None and first["chars"] == len(SECRET) and len(first["sha256"]) == 64
+    assert first["text"] is None and first["chars"] == len(SECRET) and len(first["sha256"]) == 12
     assert [e["type"] for e in filed["cases"][0]["events"]] == ["opened", "escalated"]
     out = tmp_path / "tenant.csv"
     every = escalate(
@@ -70,7 +72,7 @@ def test_export_files_one_case_or_a_tenant_as_json_or_csv(audited, tmp_path: Pat
     assert any(r["text"] == SECRET for r in rows)  # revealed, and on record:
     store = CaseStore(url)
     assert [(a, c, s) for _, a, c, s in reveals(store)] == [
-        ("bob", "export", "tenant northwind-telecom since the start")
+        (f"bob (login {getpass.getuser()})", "export", "tenant northwind-telecom since the start")
     ]
     store.close()
 

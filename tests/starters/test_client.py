@@ -170,6 +170,7 @@ async def test_verify_catches_a_stored_body_altered_on_purpose(
 ):
     from sqlalchemy import update
 
+    from records.audit import record
     from records.schema import message_bodies
     from starters.histories import journal, verify_case
 
@@ -186,13 +187,13 @@ async def test_verify_catches_a_stored_body_altered_on_purpose(
         await cases.handle(case.case_id).result()
         history = await cases.handle(case.case_id).fetch_history()
     batches = journal(history)
-    assert verify_case(store, case.case_id, batches) == []
+    assert verify_case(record(store, case.case_id), batches).differences == []
     with store.engine.begin() as conn:
         conn.execute(
             update(message_bodies)
             .where(message_bodies.c.case_id == case.case_id)
             .values(body=EMAIL.replace("broken", "working"))
         )
-    [found] = verify_case(store, case.case_id, batches)
+    [found] = verify_case(record(store, case.case_id), batches).differences
     assert (found.case_id, found.kind, found.seq) == (case.case_id, "message", 2)
     assert "its stored body does not match the SHA-256 in the history" in found.problem

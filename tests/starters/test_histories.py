@@ -36,3 +36,39 @@ async def test_replay_passes_on_todays_code_and_names_the_event_of_a_change_with
     assert failure is not None and failure.workflow_id == "case-replay-ladder"
     assert "Nondeterminism" in failure.error or "nondetermin" in failure.error.lower()
     assert failure.event_id is not None and failure.event_id > 0
+
+
+def test_verify_allows_what_is_in_flight_and_catches_what_was_deleted(tmp_path):
+    from records import migrate
+    from records.audit import record
+    from records.store import CaseStore, sqlite_url
+    from starters.histories import verify_case
+    from tests.records.test_store import batch, event, message
+
+    url = sqlite_url(tmp_path / "r.sqlite3")
+    migrate.upgrade(url)
+    store = CaseStore(url)
+    done = batch([message(1)], [event(1, "opened", None)], case_id="c-v")
+    store.write(done)
+    late = batch([message(2)], [event(2, "escalated", "why")], case_id="c-v")
+    store.write(late)  # committed; its completion is not in the history yet
+    from domain.record import JournalResult
+
+    verdict = verify_case(record(store, "c-v"), [(done, JournalResult())], [late])
+    assert verdict.differences == []
+    # Without the in-flight batch in the history, the same rows are unexplained.
+    unexplained = verify_case(record(store, "c-v"), [(done, JournalResult())])
+    assert [str(d) for d in unexplained.differences] == [
+        "case c-v message 2: in the store, not in any history",
+        "case c-v event 2: in the store, not in any history",
+    ]
+    # A deleted event, and a summary changed behind the journal's back.
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM case_events WHERE case_id = 'c-v' AND seq = 1")
+        conn.exec_driver_sql("UPDATE cases SET escalations = 9 WHERE case_id = 'c-v'")
+    found = verify_case(record(store, "c-v"), [(done, JournalResult()), (late, JournalResult())])
+    assert [str(d) for d in found.differences] == [
+        "case c-v event 1: in the history, not in the store",
+        "case c-v case 0: its summary's escalations differs from the history",
+    ]
+    store.close()
