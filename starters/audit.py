@@ -177,6 +177,7 @@ def audit_verify(
         store = CaseStore(cfg.records_url)
         problems: list[str] = []
         checked = missing_bodies = 0
+        problems_note: list[str] = []
         try:
             with typer.progressbar(sorted(ids), label="verifying", file=sys.stderr) as bar:
                 for one in bar:
@@ -190,9 +191,16 @@ def audit_verify(
                     verdict = verify_case(found, batches, pending)
                     problems += [str(d) for d in verdict.differences]
                     missing_bodies += verdict.bodies_missing
+                    if verdict.expired:
+                        problems_note.append(
+                            f"case {one}: {verdict.expired} entries predate its oldest history "
+                            "left (retention): not compared"
+                        )
                     checked += 1
         finally:
             store.close()
+        for note in problems_note:
+            typer.echo(note)
         return checked, missing_bodies, problems
 
     try:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from temporalio.client import WorkflowHistory
 
-from starters.histories import expected, journal, replay_one, replayer
+from starters.histories import expected, journal, replay_one, replayer, verify_case
 from tests.workflows.altered import UnpatchedCaseWorkflow
 from workflows.digest import BreachDigestWorkflow
 from workflows.rca import RcaWorkflow
@@ -42,7 +42,6 @@ def test_verify_allows_what_is_in_flight_and_catches_what_was_deleted(tmp_path):
     from records import migrate
     from records.audit import record
     from records.store import CaseStore, sqlite_url
-    from starters.histories import verify_case
     from tests.records.test_store import batch, event, message
 
     url = sqlite_url(tmp_path / "r.sqlite3")
@@ -71,4 +70,24 @@ def test_verify_allows_what_is_in_flight_and_catches_what_was_deleted(tmp_path):
         "case c-v event 1: in the history, not in the store",
         "case c-v case 0: its summary's escalations differs from the history",
     ]
+    store.close()
+
+
+def test_rows_before_the_oldest_history_left_are_counted_not_reported(tmp_path):
+    """A case whose first run is past the namespace's retention: only the later run's
+    batches remain; the earlier rows cannot be compared, and are not called tampering."""
+    from domain.record import JournalResult
+    from records import migrate
+    from records.audit import record
+    from records.store import CaseStore, sqlite_url
+    from tests.records.test_store import batch, event, message
+
+    url = sqlite_url(tmp_path / "r.sqlite3")
+    migrate.upgrade(url)
+    store = CaseStore(url)
+    store.write(batch([message(1)], [event(1, "opened", None)], case_id="c-old"))
+    later = batch([message(2)], [event(2, "reopened", None)], case_id="c-old")
+    store.write(later)
+    verdict = verify_case(record(store, "c-old"), [(later, JournalResult())])
+    assert verdict.differences == [] and verdict.expired == 2
     store.close()
