@@ -66,21 +66,23 @@ def _message(entry: TranscriptEntry, reveal: bool) -> dict[str, Any]:
     return data
 
 
-def as_json(records: Iterable[FullRecord], reveal: bool) -> str:
-    """Every record as one JSON document: {"revealed": …, "cases": [{summary, messages,
-    events, rcas}, …]} (texts as length and SHA-256 unless revealed)."""
-    out = []
-    for found in records:
-        out.append(
-            {
-                "case_id": found.case_id,
-                "summary": found.summary.model_dump(mode="json") if found.summary else None,
-                "messages": [_message(m, reveal) for m in found.messages],
-                "events": [e.model_dump(mode="json") for e in found.events],
-                "rcas": [r.model_dump(mode="json") for r in found.rcas],
-            }
-        )
-    return json.dumps({"revealed": reveal, "cases": out}, indent=1)
+def _case_json(found: FullRecord, reveal: bool) -> dict[str, Any]:
+    return {
+        "case_id": found.case_id,
+        "summary": found.summary.model_dump(mode="json") if found.summary else None,
+        "messages": [_message(m, reveal) for m in found.messages],
+        "events": [e.model_dump(mode="json") for e in found.events],
+        "rcas": [r.model_dump(mode="json") for r in found.rcas],
+    }
+
+
+def json_chunks(records: Iterable[FullRecord], reveal: bool) -> Iterator[str]:
+    """Every record as one JSON document, {"revealed": …, "cases": [{summary, messages,
+    events, rcas}, …]}, written a case at a time (texts as length and hash unless revealed)."""
+    yield f'{{"revealed": {json.dumps(reveal)}, "cases": ['
+    for number, found in enumerate(records):
+        yield ("," if number else "") + "\n" + json.dumps(_case_json(found, reveal))
+    yield "\n]}\n"
 
 
 CSV_FIELDS = [
@@ -97,42 +99,50 @@ CSV_FIELDS = [
 ]
 
 
-def as_csv(records: Iterable[FullRecord], reveal: bool) -> str:
-    """One row per message and per event, of every case, in time order within a case."""
+def csv_chunks(records: Iterable[FullRecord], reveal: bool) -> Iterator[str]:
+    """One row per message and per event, of every case (in time order within a case),
+    written a case at a time."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
     writer.writeheader()
+    yield out.getvalue()
     for found in records:
-        rows = []
-        for m in found.messages:
-            rows.append(
-                {
-                    "case_id": found.case_id,
-                    "kind": "message",
-                    "seq": m.seq,
-                    "at": m.at.isoformat(),
-                    "type": m.author.value,
-                    "actor": m.who,
-                    "channel": m.channel.value,
-                    "text": m.text if reveal and not m.erased else "",
-                    "sha256": _sha(m.text, reveal) if not m.erased else "",
-                    "detail": "",
-                }
-            )
-        for e in found.events:
-            rows.append(
-                {
-                    "case_id": found.case_id,
-                    "kind": "event",
-                    "seq": e.seq,
-                    "at": e.at.isoformat(),
-                    "type": e.type,
-                    "actor": e.actor,
-                    "channel": "",
-                    "text": e.reason or "",
-                    "sha256": "",
-                    "detail": json.dumps(e.detail),
-                }
-            )
-        writer.writerows(sorted(rows, key=lambda r: (r["at"], r["kind"] == "event", r["seq"])))
-    return out.getvalue()
+        out.seek(0)
+        out.truncate()
+        writer.writerows(_csv_rows(found, reveal))
+        yield out.getvalue()
+
+
+def _csv_rows(found: FullRecord, reveal: bool) -> list[dict[str, Any]]:
+    rows = []
+    for m in found.messages:
+        rows.append(
+            {
+                "case_id": found.case_id,
+                "kind": "message",
+                "seq": m.seq,
+                "at": m.at.isoformat(),
+                "type": m.author.value,
+                "actor": m.who,
+                "channel": m.channel.value,
+                "text": m.text if reveal and not m.erased else "",
+                "sha256": _sha(m.text, reveal) if not m.erased else "",
+                "detail": "",
+            }
+        )
+    for e in found.events:
+        rows.append(
+            {
+                "case_id": found.case_id,
+                "kind": "event",
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "type": e.type,
+                "actor": e.actor,
+                "channel": "",
+                "text": e.reason or "",
+                "sha256": "",
+                "detail": json.dumps(e.detail),
+            }
+        )
+    return sorted(rows, key=lambda r: (r["at"], r["kind"] == "event", r["seq"]))

@@ -6,7 +6,7 @@ workflow histories and `replay` replays those histories against today's code.
 
 import getpass
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -95,33 +95,46 @@ def audit_export(
     by: Annotated[str | None, typer.Option(help=_BY_HELP)] = None,
 ) -> None:
     """The complete record an auditor files: summary, messages, events and RCAs."""
-    from records.audit import case_ids, record
+    from records.audit import FullRecord, case_ids, record
     from records.store import CaseStore
-    from reports.audit import as_csv, as_json
+    from reports.audit import csv_chunks, json_chunks
 
     if (case_id is None) == (tenant is None):
         fail("give one case id, or --tenant (with --since)")
     start = _since(since)
     cfg = settings()
     store = CaseStore(cfg.records_url)
+    written = 0
+
+    def records(ids: list[str]) -> Iterator[FullRecord]:
+        """One case read at a time (a tenant's export never sits in memory whole)."""
+        nonlocal written
+        for one in ids:
+            found = record(store, one)
+            written += 1
+            yield found
+
     try:
         ids = [case_id] if case_id is not None else case_ids(store, str(tenant), start)
-        records = [record(store, one) for one in ids]
-        if case_id is not None and records[0].summary is None and not records[0].events:
-            fail(f"no case {case_id!r} in the case record store")
+        if case_id is not None:
+            first = record(store, case_id)
+            if first.summary is None and not first.events:
+                fail(f"no case {case_id!r} in the case record store")
         if reveal:
             scope = case_id or f"tenant {tenant} since {since or 'the start'}"
             _revealed(store, by, "export", scope)
+        chunks = (json_chunks if fmt is Format.JSON else csv_chunks)(records(ids), reveal)
+        if out is None:
+            for chunk in chunks:
+                typer.echo(chunk, nl=False)
+        else:
+            with out.open("w", encoding="utf-8") as target:
+                target.writelines(chunks)
+            typer.echo(f"wrote {written} case(s) to {out}", err=True)
     except StoreUnavailable as exc:
         fail(f"case record store unavailable: {exc}")
     finally:
         store.close()
-    text = as_json(records, reveal) if fmt is Format.JSON else as_csv(records, reveal)
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        out.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {len(records)} case(s) to {out}", err=True)
 
 
 def _case_ids_for(case_id: str | None, tenant: str | None, since: str | None) -> list[str]:
