@@ -9,7 +9,7 @@ what happened: the case is theirs, someone else took it, or the case has moved o
 import asyncio
 import hashlib
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
@@ -67,12 +67,8 @@ async def acknowledge(
 
 
 def _claim(wired: Services, token: str) -> AckClaim:
-    def valid_for(tenant_id: str) -> timedelta | None:
-        tenant = wired.tenants.tenants.get(tenant_id)
-        return tenant.notifications.ack_link_valid if tenant is not None else None
-
     assert wired.ack_links is not None
-    return wired.ack_links.read(token, valid_for)
+    return wired.ack_links.read(token, wired.tenants.tenants)
 
 
 def _page(request: Request, status: int, message: str, claim: AckClaim | None = None) -> Response:

@@ -9,7 +9,7 @@ tenant's setting from when they were made (`notifications.ack_link_valid`,
 link change nothing. The key is derived from the webhook signing key, like the chat links'.
 """
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
@@ -17,6 +17,7 @@ from typing import Any, Self
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from domain.models import Level
+from domain.tenant import TenantConfig
 from ingress.chat_links import LinkProblem, LinkRefused
 from ingress.signing import derived_secret
 from service.settings import Settings
@@ -41,17 +42,23 @@ class _SignedLinks:
     def _url(self, payload: dict[str, Any]) -> str:
         return f"{self.public_url}/{self.path}/{self._signer.dumps(payload)}"
 
+    @staticmethod
+    def valid_for(tenant: TenantConfig) -> timedelta:
+        """How long this kind of link works, by the tenant's setting."""
+        raise NotImplementedError
+
     def _read(
-        self, token: str, valid_for: Callable[[str], timedelta | None]
+        self, token: str, tenants: Mapping[str, TenantConfig]
     ) -> tuple[dict[str, Any], datetime]:
-        """The payload and when it was signed; LinkRefused if altered or older than its
-        tenant's `valid_for(tenant)` (None: a tenant no longer configured)."""
+        """The payload and when it was signed; LinkRefused if altered, or older than its
+        tenant's setting (or its tenant is no longer configured)."""
         try:
             found, signed_at = self._signer.loads(token, return_timestamp=True)
             tenant = str(found["t"])
         except (BadSignature, KeyError, TypeError, ValueError):
             raise LinkRefused(LinkProblem.TAMPERED) from None
-        valid = valid_for(tenant)
+        config = tenants.get(tenant)
+        valid = self.valid_for(config) if config is not None else None
         issued = signed_at.astimezone(UTC)
         if valid is None or datetime.now(UTC) - issued > valid:
             raise LinkRefused(LinkProblem.EXPIRED)
@@ -95,8 +102,13 @@ class AckLinks(_SignedLinks):
             }
         )
 
-    def read(self, token: str, valid_for: Callable[[str], timedelta | None]) -> AckClaim:
-        found, issued = self._read(token, valid_for)
+    @staticmethod
+    def valid_for(tenant: TenantConfig) -> timedelta:
+        valid: timedelta = tenant.notifications.ack_link_valid
+        return valid
+
+    def read(self, token: str, tenants: Mapping[str, TenantConfig]) -> AckClaim:
+        found, issued = self._read(token, tenants)
         try:
             return AckClaim(
                 case_id=str(found["c"]),
@@ -124,6 +136,11 @@ class RatingLinks(_SignedLinks):
     def url(self, case_id: str, tenant: str) -> str:
         return self._url({"c": case_id, "t": tenant})
 
-    def read(self, token: str, valid_for: Callable[[str], timedelta | None]) -> RatingClaim:
-        found, _ = self._read(token, valid_for)
+    @staticmethod
+    def valid_for(tenant: TenantConfig) -> timedelta:
+        valid: timedelta = tenant.csat.link_valid
+        return valid
+
+    def read(self, token: str, tenants: Mapping[str, TenantConfig]) -> RatingClaim:
+        found, _ = self._read(token, tenants)
         return RatingClaim(case_id=str(found.get("c", "")), tenant=str(found["t"]))

@@ -6,7 +6,6 @@ that it was already rated. The page asks the NPS question too when the tenant as
 """
 
 import hashlib
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -39,12 +38,8 @@ def tenant_of(wired: Services, tenant_id: str) -> TenantConfig | None:
 
 
 def _claim(wired: Services, token: str) -> RatingClaim:
-    def valid_for(tenant_id: str) -> timedelta | None:
-        tenant = tenant_of(wired, tenant_id)
-        return tenant.csat.link_valid if tenant is not None else None
-
     assert wired.rating_links is not None
-    return wired.rating_links.read(token, valid_for)
+    return wired.rating_links.read(token, wired.tenants.tenants)
 
 
 async def rate(

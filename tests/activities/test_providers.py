@@ -338,7 +338,7 @@ async def test_an_escalation_notice_carries_a_signed_link_by_email_and_a_code_by
     url = body.split("Acknowledge (it is yours then): ")[1].split()[0]
     assert url.startswith("https://support.example.com/ack/")
     assert delivery.ack_links is not None
-    claim = delivery.ack_links.read(url.rsplit("/", 1)[1], lambda _: timedelta(days=3))
+    claim = delivery.ack_links.read(url.rsplit("/", 1)[1], delivery.tenants)
     assert (claim.case_id, claim.level, claim.contact) == ("case-2", Level.L2, "Sam")
     [text] = twilio.messages
     code = text["body"].split("Reply ACK ")[1].split()[0]
