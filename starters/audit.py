@@ -15,7 +15,7 @@ from typing import Annotated
 import structlog
 import typer
 
-from records.store import StoreUnavailable
+from records.store import CaseStore, StoreUnavailable
 from starters.common import _since, fail, settings
 
 log = structlog.get_logger(__name__)
@@ -37,11 +37,9 @@ class Format(StrEnum):
     CSV = "csv"
 
 
-def _revealed(store: object, by: str | None, command: str, scope: str) -> None:
+def _revealed(store: "CaseStore", by: str | None, command: str, scope: str) -> None:
     from records.audit import note_reveal
-    from records.store import CaseStore
 
-    assert isinstance(store, CaseStore)
     login = getpass.getuser()
     actor = f"{by} (login {login})" if by and by != login else login
     note_reveal(store, actor, command, scope, datetime.now(UTC))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from domain.models import Channel
+from domain.tenant import TenantConfig
 from tests.workflows.support import (
     Recorder,
     case_input,
@@ -77,18 +78,21 @@ async def test_a_notice_waits_for_the_shift_and_so_does_the_acknowledgement_cloc
         assert view.level.label == "L2" and view.assignee == "Day shift"
 
 
-async def test_a_refused_channel_is_recorded_with_the_next_one_tried(
-    time_env: WorkflowEnvironment, tenants
-):
-    both = {
+def email_then_text(tenant_id: str) -> TenantConfig:
+    """Northwind with one L2 contact: Sam, by email, then by text."""
+    sam = {
         "name": "Sam",
         "channel": "email",
         "address": "sam@nw.example",
         "then": [{"channel": "sms", "address": "+12025550143"}],
     }
-    variant = tenant_variant(
-        "northwind-telecom", "nw-routes", escalation__levels__L2__contacts=[both]
-    )
+    return tenant_variant("northwind-telecom", tenant_id, escalation__levels__L2__contacts=[sam])
+
+
+async def test_a_refused_channel_is_recorded_with_the_next_one_tried(
+    time_env: WorkflowEnvironment, tenants
+):
+    variant = email_then_text("nw-routes")
     recorder = Recorder({**tenants, variant.id: variant}, dead_staff_channels={Channel.EMAIL})
     client = time_env.client
     async with case_worker(client, recorder) as tq:
@@ -116,15 +120,7 @@ async def test_a_refused_channel_is_recorded_with_the_next_one_tried(
 async def test_a_notice_that_bounces_later_is_sent_on_the_next_channel(
     time_env: WorkflowEnvironment, tenants
 ):
-    both = {
-        "name": "Sam",
-        "channel": "email",
-        "address": "sam@nw.example",
-        "then": [{"channel": "sms", "address": "+12025550143"}],
-    }
-    variant = tenant_variant(
-        "northwind-telecom", "nw-bounce", escalation__levels__L2__contacts=[both]
-    )
+    variant = email_then_text("nw-bounce")
     recorder = Recorder({**tenants, variant.id: variant})
     client = time_env.client
     async with case_worker(client, recorder) as tq:
