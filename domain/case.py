@@ -2,9 +2,11 @@
 
 The workflow feeds commands and the passage of time in; the case answers with
 effects (who to notify, what to tell the customer) for the workflow to carry out.
-The rules live beside it by concern: `conversation` (messages), `escalation`
-(owners and the acknowledgement ladder), `clocks` (SLAs), `effects`, `views`, and
-`record` (the bounded window and the journal's backlog).
+The rules live beside it by concern: `lifecycle` (opened, resolved, reopened,
+closed), `admission` (whether a command fits), `conversation` (messages),
+`escalation` (owners and the acknowledgement ladder), `clocks` (SLAs), `delivery`,
+`staff`, `effects`, `views`, and `record` (the bounded window and the journal's
+backlog).
 """
 
 from datetime import datetime
@@ -13,17 +15,19 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from domain import (
+    admission,
     bot,
     clocks,
     conversation,
     csat,
     delivery,
     escalation,
-    rca,
+    lifecycle,
     staff,
     verification,
 )
 from domain import matrix as routing
+from domain.admission import Rejected as Rejected  # part of the case's vocabulary
 from domain.channels import SendResult
 from domain.commands import (
     Acknowledge,
@@ -36,7 +40,6 @@ from domain.commands import (
     CustomerMessage,
     DeliveryReport,
     Escalate,
-    EscalationKind,
     Rate,
     Reopen,
     RequestEscalation,
@@ -44,7 +47,7 @@ from domain.commands import (
     SetPriority,
     SmsConsent,
 )
-from domain.effects import AskBot, BotAnswer, Effect, Notify, ReplyToCustomer, StartRca
+from domain.effects import AskBot, BotAnswer, Effect, ReplyToCustomer
 from domain.escalation import AckWait
 from domain.models import (
     CaseInput,
@@ -54,7 +57,6 @@ from domain.models import (
     EscalationRecord,
     Level,
     Priority,
-    Reopening,
 )
 from domain.record import CaseRecord, JournalBatch, JournalResult, TimelineEvent
 from domain.sla import ClockKind, SlaClock
@@ -63,10 +65,6 @@ from domain.upgrade import from_unbounded_state
 from domain.views import snapshot
 
 SYSTEM = "system"
-
-
-class Rejected(ValueError):
-    """A command that does not fit the case as it stands; the case is unchanged."""
 
 
 class CaseState(BaseModel):
@@ -211,122 +209,12 @@ class CaseState(BaseModel):
         )
         if state.sms_number is None and config.sms.numbers:
             state.sms_number = config.sms.numbers[0]
-        if case.reopens is not None:
-            state._reopened(case.reopens)
-        state.log(
-            now,
-            "opened",
-            SYSTEM,
-            detail={
-                "priority": state.priority.value,
-                "channel": case.channel.value,
-                "team": state.team,
-                "tier": case.customer.tier.value,
-            },
-        )
-        if case.reopens is not None:
-            state.log(
-                now,
-                "reopened",
-                "customer",
-                reason="the customer wrote after the case closed",
-                detail={
-                    "closed_at": case.reopens.closed_at.isoformat(),
-                    "level": case.reopens.level.label,
-                },
-            )
-        # A case reopened after its first answer waits for the next one, not a first one.
-        answered = case.reopens is not None and case.reopens.first_response_at is not None
-        response = ClockKind.NEXT_RESPONSE if answered else ClockKind.FIRST_RESPONSE
-        for kind in (response, ClockKind.RESOLUTION):
-            clocks.start(state, kind, now)
-        effects = escalation.fast_track(state, now, reason_prefix="opened as")
-        first = CustomerMessage(
-            channel=case.channel,
-            text=case.message,
-            provider_message_id=case.message_id,
-            body=case.body,
-            via=case.via,
-            sentiment=case.sentiment,
-        )
-        effects += conversation.customer_wrote(state, first, now, opening=True)
-        return state, effects
-
-    def _reopened(self, was: Reopening) -> None:
-        """This run reopens a closed case: its owner, level and team as they were, its record
-        continuing from its last entries (the store has those)."""
-        self.level = was.level
-        if was.team in self.matrix.teams:
-            self.team = was.team
-        self.priority = was.priority
-        self.assignee = was.assignee
-        self.escalation_count = was.escalations
-        self.first_response_at = was.first_response_at
-        self.record = CaseRecord(messages=was.messages, events=was.events)
+        return state, lifecycle.opened(state, case, now)
 
     # ----- commands ------------------------------------------------------------------------
     def check(self, command: Command) -> None:
         """Raise Rejected if `command` cannot apply now; changes nothing."""
-        if self.closed and not isinstance(command, CustomerMessage | DeliveryReport | SmsConsent):
-            raise Rejected("the case is closed")
-        match command:
-            case Escalate(kind=EscalationKind.HIERARCHICAL, to_level=to_level):
-                if self.level is Level.L4:
-                    raise Rejected("the case is already at the top level (L4)")
-                if to_level is not None and to_level <= self.level:
-                    raise Rejected(
-                        f"to_level {to_level.label} is not above the current level "
-                        f"{self.level.label}"
-                    )
-            case Escalate(kind=EscalationKind.FUNCTIONAL, to_team=to_team):
-                self._check_team(to_team)
-                if to_team == self.team:
-                    raise Rejected(f"the case is already with team {to_team!r}")
-            case Assign(team=team):
-                if team is not None:
-                    self._check_team(team)
-            case Acknowledge(level=level, escalation=escalation):
-                if self.ack is None:
-                    raise Rejected("no escalation is waiting for acknowledgement")
-                if level is not None and level != self.ack.level:
-                    raise Rejected(
-                        f"the case has moved on: it waits for {self.ack.level.label} to "
-                        f"acknowledge, not {level.label}"
-                    )
-                if escalation is not None and escalation != self.ack.number:
-                    raise Rejected(
-                        "the case has moved on: it was escalated again since (to team "
-                        f"{self.team}); the new notice asks the new owner"
-                    )
-            case SetPriority(priority=priority):
-                if priority is self.priority:
-                    raise Rejected(f"the case is already {priority.value}")
-            case AwaitCustomer():
-                if self.status is not CaseStatus.OPEN:
-                    raise Rejected(
-                        f"only an open case can wait on the customer (it is {self.status.value})"
-                    )
-            case Resolve():
-                if self.status is CaseStatus.RESOLVED:
-                    raise Rejected("the case is already resolved")
-            case Rate():
-                if self.status is not CaseStatus.RESOLVED:
-                    raise Rejected(
-                        f"the case is {self.status.value.replace('_', ' ')}: a rating is for "
-                        "a resolved case"
-                    )
-            case Reopen():
-                if self.status is not CaseStatus.RESOLVED:
-                    raise Rejected(
-                        f"only a resolved case can be reopened (it is {self.status.value})"
-                    )
-            case _:
-                pass
-
-    def _check_team(self, team: str | None) -> None:
-        if team not in self.matrix.teams:
-            known = ", ".join(sorted(self.matrix.teams))
-            raise Rejected(f"unknown team {team!r}; known teams: {known}")
+        admission.check(self, command)
 
     def apply(self, command: Command, now: datetime) -> list[Effect]:
         """Apply a validated command; raises Rejected (and changes nothing) if it does not fit."""
@@ -369,22 +257,12 @@ class CaseState(BaseModel):
                 clocks.pause_all(self, now)
                 self.log(now, "awaiting_customer", actor, reason="SLA clocks paused")
                 return []
-            case Resolve(actor=actor, resolution=resolution):
-                self.status = CaseStatus.RESOLVED
-                self.resolved_at = now
-                self.verify_asked_at = None
-                self.resolution = resolution
-                if self.resolution_met_on:
-                    clocks.met_by_resolution(self, actor, now)
-                clocks.stop_all(self, now)
-                self.ack = None
-                self.client_request_pending = False
-                self.log(now, "resolved", actor, reason=resolution)
-                return self._root_cause(now) + csat.ask(self, now)
+            case Resolve():
+                return lifecycle.resolve(self, command, now)
             case Reopen(actor=actor, reason=reason):
                 return self.reopen(actor, reason, now)
             case Close(actor=actor):
-                return self._close(actor, now, reason=None)
+                return lifecycle.close(self, actor, now, reason=None)
             case DeliveryReport():
                 return delivery.report(self, command, now) if not self.closed else []
             case SmsConsent():
@@ -398,22 +276,6 @@ class CaseState(BaseModel):
                     raise Rejected(str(exc)) from None
         raise Rejected(f"unsupported command {type(command).__name__}")
 
-    def _root_cause(self, now: datetime) -> list[Effect]:
-        """An escalated, breached or P1 case opens an RCA follow-up when it is resolved."""
-        why = rca.reasons(self) if self.rca_on else []
-        if not why:
-            return []
-        self.rcas_opened += 1
-        start = rca.plan(self, why, now, self.rcas_opened)
-        self.log(
-            now,
-            "rca_opened",
-            SYSTEM,
-            reason=", ".join(r.value for r in why),
-            detail={"rca": start.rca_id, "due": start.due_at.isoformat()},
-        )
-        return [StartRca(key=f"{self.case_id}:{start.rca_id}", start=start)]
-
     def reject(self, name: str, error: str, now: datetime, actor: str | None = None) -> None:
         """Record a signal that could not be applied, so the supervisor sees why."""
         self.last_rejection = f"{name}: {error}"
@@ -422,26 +284,9 @@ class CaseState(BaseModel):
     def delivery_failed(
         self, effect: Effect, error: str, now: datetime, fallback: bool = True
     ) -> list[Effect]:
-        """A notification or message that could not be delivered, for good.
-
-        A message to the customer is tried once on their other channel.
-        """
-        if fallback and isinstance(effect, ReplyToCustomer) and not self.closed:
-            return delivery.fall_back(self, effect, error, now)
-        if isinstance(effect, AskBot):
-            return bot.unavailable(self, error, now)
-        if isinstance(effect, StartRca):
-            target = effect.start.rca_id
-        else:
-            target = effect.kind if isinstance(effect, Notify) else effect.channel.value
-        self.log(
-            now,
-            "delivery_failed",
-            SYSTEM,
-            reason=error,
-            detail={"effect": effect.type, "target": target, "key": effect.key},
-        )
-        return []
+        """A notification or message that could not be delivered, for good (see
+        `domain.delivery.failed`)."""
+        return delivery.failed(self, effect, error, now, fallback)
 
     def bot_answered(self, asked: AskBot, answer: BotAnswer, now: datetime) -> list[Effect]:
         """The FAQ's answer to a chat message (see `domain.bot`)."""
@@ -488,28 +333,15 @@ class CaseState(BaseModel):
         effects += verification.tick(self, now)
         closes_at = self.closes_at
         if closes_at is not None and now >= closes_at:
-            effects += self._close(SYSTEM, now, reason="auto-closed after resolution")
+            effects += lifecycle.close(self, SYSTEM, now, reason="auto-closed after resolution")
         return effects
 
-    # ----- lifecycle -----------------------------------------------------------------------
+    # ----- lifecycle (see `domain.lifecycle`) ----------------------------------------------
     def reopen(self, actor: str, reason: str, now: datetime) -> list[Effect]:
-        self.status = CaseStatus.OPEN
-        self.resolved_at = None
-        clocks.start(self, ClockKind.RESOLUTION, now)
-        self.log(now, "reopened", actor, reason=reason)
-        return []
+        return lifecycle.reopen(self, actor, reason, now)
 
     def close_now(self, actor: str, now: datetime, reason: str) -> list[Effect]:
-        return self._close(actor, now, reason=reason)
-
-    def _close(self, actor: str, now: datetime, reason: str | None) -> list[Effect]:
-        staff.drop_all(self, now, "the case closed before their shift started")
-        clocks.stop_all(self, now)
-        self.status = CaseStatus.CLOSED
-        self.closed_at = now
-        self.ack = None
-        self.log(now, "closed", actor, reason=reason)
-        return []
+        return lifecycle.close(self, actor, now, reason=reason)
 
     # ----- the record ----------------------------------------------------------------------
     def log(

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from domain import effects, staff
+from domain import bot, effects, staff
 from domain.channels import Outcome, SendResult
 from domain.commands import DeliveryReport, SmsConsent
-from domain.effects import Effect, ReplyToCustomer
+from domain.effects import AskBot, Effect, Notify, ReplyToCustomer, StartRca
 from domain.models import Channel
 
 if TYPE_CHECKING:
@@ -97,6 +97,31 @@ def release(case: "CaseState", now: datetime) -> list[Effect]:
     ready = [d for d in case.deferred if d.not_before <= now]
     case.deferred = [d for d in case.deferred if d.not_before > now]
     return [d.reply for d in ready]
+
+
+def failed(
+    case: "CaseState", effect: Effect, error: str, now: datetime, fallback: bool = True
+) -> list[Effect]:
+    """A notification or message that could not be delivered, for good.
+
+    A message to the customer is tried once on their other channel.
+    """
+    if fallback and isinstance(effect, ReplyToCustomer) and not case.closed:
+        return fall_back(case, effect, error, now)
+    if isinstance(effect, AskBot):
+        return bot.unavailable(case, error, now)
+    if isinstance(effect, StartRca):
+        target = effect.start.rca_id
+    else:
+        target = effect.kind if isinstance(effect, Notify) else effect.channel.value
+    case.log(
+        now,
+        "delivery_failed",
+        SYSTEM,
+        reason=error,
+        detail={"effect": effect.type, "target": target, "key": effect.key},
+    )
+    return []
 
 
 def fall_back(
