@@ -46,7 +46,7 @@ from records.channels import ChannelStore
 from records.store import CaseStore, sqlite_url
 from service import logs
 from starters.client import CaseClient
-from starters.dev import tool
+from starters.dev import server_limit_flags, tool
 from workers.sandbox import workflow_runner
 from workflows import visibility
 from workflows.case import CaseWorkflow
@@ -197,6 +197,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             search_attributes=visibility.ALL,
             ip="127.0.0.1",
             dev_server_log_level="error",
+            dev_server_extra_args=server_limit_flags(),
         )
         configs = load_directory(ROOT / "config" / "tenants")
         tenants = TenantActivities(configs)

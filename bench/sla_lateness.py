@@ -39,7 +39,7 @@ from records.channels import ChannelStore
 from records.store import CaseStore, sqlite_url
 from service import logs
 from starters.client import CaseClient
-from starters.dev import tool
+from starters.dev import server_limit_flags, tool
 from workers.sandbox import workflow_runner
 from workflows import visibility
 from workflows.case import CaseWorkflow
@@ -183,6 +183,7 @@ async def main(n: int, target_seconds: int, order: str = "bare-first") -> dict[s
             search_attributes=visibility.ALL,
             ip="127.0.0.1",
             dev_server_log_level="error",
+            dev_server_extra_args=server_limit_flags(),
         )
         outbox = Outbox(Path(tmp) / "outbox.sqlite3")
         records_url = sqlite_url(Path(tmp) / "records.sqlite3")

@@ -77,7 +77,7 @@ from records.channels import ChannelStore
 from records.store import sqlite_url
 from service import logs
 from starters.client import CaseClient, static_summary, workflow_id
-from starters.dev import tool
+from starters.dev import server_limit_flags, tool
 from workflows import visibility
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -423,6 +423,7 @@ async def start_dev_server(processes: Processes) -> WorkflowEnvironment:
         search_attributes=visibility.ALL,
         ip="127.0.0.1",
         dev_server_log_level="error",
+        dev_server_extra_args=server_limit_flags(),
     )
     for pid, _name in children(os.getpid()):
         if pid not in known:

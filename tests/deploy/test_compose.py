@@ -5,6 +5,7 @@ import tomllib
 
 import yaml
 
+from starters.dev import SERVER_LIMITS
 from tests.conftest import ROOT
 from workflows import visibility
 
@@ -98,3 +99,11 @@ def test_ingress_runs_beside_the_worker_with_the_same_settings():
     assert env["ESCALATE_INGRESS_HOST"] == "0.0.0.0"
     assert env["ESCALATE_PUBLIC_URL"].startswith("${ESCALATE_PUBLIC_URL")
     assert "healthz" in " ".join(ingress["healthcheck"]["test"])
+
+
+def test_the_compose_server_has_the_limits_the_dev_server_has():
+    dynamic = yaml.safe_load(
+        (ROOT / "deploy" / "compose" / "dynamicconfig" / "production-sql.yaml").read_text()
+    )
+    for key, value in SERVER_LIMITS.items():
+        assert dynamic[key] == [{"value": value, "constraints": {}}], key

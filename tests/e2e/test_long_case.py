@@ -18,9 +18,10 @@ from tests.e2e.conftest import DevSystem
 
 pytestmark = pytest.mark.e2e
 
-# Past every point where the old design broke: 6,000 texts made the transcript answer too big,
-# and 8,000 texts with seven 50 KB emails would carry over 3 MB across continue-as-new.
-MESSAGES = 8_000
+# The case: past every point where the old design broke (6,000 texts made the
+# transcript answer too big; 12,000 carried 4.9 MB across continue-as-new and the server
+# terminated the case), with fourteen 50 KB emails among them.
+MESSAGES = 15_000
 CONCURRENCY = 32
 SMS = "The router drops the connection every evening around eight, again tonight. " * 4
 EMAIL = "Full diagnostic log attached below.\n" + "kernel: eth0 link down, retrying " * 1_550
@@ -52,7 +53,7 @@ async def wait_until(probe: Any, check: Any, timeout: float) -> Any:
         await asyncio.sleep(0.5)
 
 
-async def test_eight_thousand_messages_keep_one_case_small_complete_and_escalating(
+async def test_fifteen_thousand_messages_keep_one_case_small_complete_and_escalating(
     dev_system: DevSystem,
 ):
     settings = Settings(
@@ -130,8 +131,9 @@ async def test_eight_thousand_messages_keep_one_case_small_complete_and_escalati
     assert all(len(m.text) > 50_000 for m in emails)
     assert {m.channel for m in entries} == {Channel.SMS, Channel.CHAT, Channel.EMAIL}
 
-    # The case never failed a workflow task, and no payload came near Temporal's limits.
+    # No workflow task failed but by the refusal below, and no payload came near the limits.
     sizes, runs, failed_tasks = PayloadSizes(), 0, []
+    refused_per_run: Counter[str] = Counter()
     async for execution in cases.client.list_workflows("WorkflowId = 'case-e2e-long'"):
         runs += 1
         handle = cases.client.get_workflow_handle("case-e2e-long", run_id=execution.run_id)
@@ -140,17 +142,17 @@ async def test_eight_thousand_messages_keep_one_case_small_complete_and_escalati
             if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
                 attributes = event.workflow_task_failed_event_attributes
                 failed_tasks.append((event.event_id, attributes.cause, attributes.failure.message))
-    # Two refusals are the server's own guards under a burst of signals, not failures of the
-    # case: a signal landing while a run completes with continue-as-new (UnhandledCommand: the
-    # worker takes the signal first), and more signals buffered behind a workflow task than
-    # the server keeps (ForceCloseCommand: it fails that task and a new one takes them all).
-    # Nothing is lost either way (the checks above), and they must not repeat in a loop.
-    guards = {
-        WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-        WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
-    }
-    assert [f for f in failed_tasks if f[1] not in guards] == []
-    assert len(failed_tasks) <= 3 * runs, failed_tasks
+                refused_per_run[execution.run_id] += 1
+    # One refusal is the server's, not the case's: a signal that lands while a run completes
+    # with continue-as-new makes the server refuse that completion (UnhandledCommand), so the
+    # worker takes the signal first and continues as new on its next task (Temporal's design,
+    # temporalio/temporal#1289). Nothing is lost (the checks above). No task failed for any
+    # other reason: not the code, not a payload, not a deadlock, and not the buffer the
+    # server fills while a task is in flight (ForceCloseCommand), which the dev server's
+    # limit (starters.dev.SERVER_LIMITS) keeps out of reach at this rate.
+    unhandled = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+    assert [f for f in failed_tasks if f[1] != unhandled] == []
+    assert all(n <= 2 for n in refused_per_run.values()), refused_per_run
     assert runs >= 2, "a case this long continues as new"
     assert sizes.largest < WARNING_LIMIT / 2, (sizes.largest, sizes.largest_event)
     # What a run carries: the bounded state, plus what the journal has not written yet,
