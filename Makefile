@@ -41,7 +41,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy domain workflows activities workers starters service bench records ingress reports
 
 pytest: $(STAMP) chromium postgresql
-	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadgroup
+	$(BIN)/pytest -q -p no:cacheprovider -n 2
 
 test: lint typecheck pytest
 

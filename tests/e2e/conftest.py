@@ -146,18 +146,10 @@ class DevSystem:
         return result
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session")  # one per pytest worker (`make test` runs two)
 def dev_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevSystem]:
     system = DevSystem(tmp_path_factory.mktemp("dev"))
     system.start()
     yield system
     if system.proc is not None and system.proc.poll() is None:
         system.stop()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n` (make test), every end-to-end test runs on one worker, which starts
-    the one dev system they share; the other worker runs the rest meanwhile."""
-    for item in items:
-        if "e2e" in item.keywords:
-            item.add_marker(pytest.mark.xdist_group("e2e"))
