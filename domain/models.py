@@ -171,3 +171,9 @@ class EscalationRecord(BaseModel):
     reason: str
     actor: str
     at: datetime
+
+
+class Config(BaseModel):
+    """A section of a tenant file: unknown keys refused, never changed once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -18,8 +18,9 @@ from domain import matrix as routing
 from domain.calendar import BusinessCalendar
 from domain.commands import DeliveryReport
 from domain.effects import Effect, NoticeKind, NoticeResult, Notify
+from domain.hours import WorkingHours
 from domain.models import CaseStatus, Priority
-from domain.tenant import Contact, TenantPolicy, WorkingHours
+from domain.tenant import Contact, TenantPolicy
 
 if TYPE_CHECKING:
     from domain.case import CaseState

@@ -1,19 +1,16 @@
-"""A tenant's configuration: hours, holidays, SLA targets, escalation matrix, templates."""
+"""A tenant's configuration file: SLA targets, the escalation matrix and its contacts, channels,
+chat, follow-ups. Its hours and holidays are read by `domain.hours`, its message templates
+checked against `domain.templates`."""
 
-import itertools
-import re
 import string
 import tomllib
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cached_property
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holiday_data
 from pydantic import (
     BaseModel,
-    ConfigDict,
     EmailStr,
     Field,
     ValidationError,
@@ -22,98 +19,19 @@ from pydantic import (
     model_validator,
 )
 
-from domain.calendar import BusinessCalendar, Shift
+from domain.calendar import BusinessCalendar
 from domain.durations import Duration
 from domain.faq import FaqEntry
-from domain.models import Channel, E164Phone, Level, LevelInput, Priority, Tier
+from domain.hours import CHECK_HOLIDAYS, BusinessHours, Holidays, WorkingHours, check_zone
+from domain.models import Channel, Config, E164Phone, Level, LevelInput, Priority, Tier
 from domain.problems import problems
-from domain.templates import render
-
-CHECK_HOLIDAYS = "check_holidays"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_SHIFT = re.compile(r"^(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})$")
-
-
-class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def parse_shift(text: str) -> Shift:
-    match = _SHIFT.match(text.strip())
-    if not match:
-        raise ValueError(f"invalid shift {text!r}: use 'HH:MM-HH:MM', like '08:00-17:30'")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    start, end = h1 * 60 + m1, h2 * 60 + m2
-    if h1 > 23 or m1 > 59 or m2 > 59 or end > 1440 or end <= start:
-        raise ValueError(f"invalid shift {text!r}: the end must come after the start, by 24:00")
-    return (start, end)
-
-
-def _check_zone(value: str) -> None:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
-
-
-class BusinessHours(Config):
-    mon: list[str] = Field(default_factory=list)
-    tue: list[str] = Field(default_factory=list)
-    wed: list[str] = Field(default_factory=list)
-    thu: list[str] = Field(default_factory=list)
-    fri: list[str] = Field(default_factory=list)
-    sat: list[str] = Field(default_factory=list)
-    sun: list[str] = Field(default_factory=list)
-
-    @field_validator(*WEEKDAYS)
-    @classmethod
-    def _shifts(cls, value: list[str]) -> list[str]:
-        shifts = sorted(parse_shift(s) for s in value)
-        for (_, end), (start, _) in itertools.pairwise(shifts):
-            if start < end:
-                raise ValueError(f"shifts overlap: {value}")
-        return value
-
-    @model_validator(mode="after")
-    def _some_opening(self) -> "BusinessHours":
-        if not any(getattr(self, day) for day in WEEKDAYS):
-            raise ValueError("business hours are empty: open at least one shift a week")
-        return self
-
-    def week(self) -> dict[int, list[Shift]]:
-        return {i: [parse_shift(s) for s in getattr(self, day)] for i, day in enumerate(WEEKDAYS)}
-
-
-class Holidays(Config):
-    country: str | None = Field(default=None, description="ISO country code for `holidays`")
-    subdivision: str | None = None
-    extra: list[date] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _known_country(self, info: ValidationInfo) -> "Holidays":
-        # Checked when a file is read, not each time a case deserialises its policy.
-        if not (info.context or {}).get(CHECK_HOLIDAYS):
-            return self
-        if self.country is None:
-            if self.subdivision:
-                raise ValueError("a subdivision needs a country")
-            return self
-        try:
-            holiday_data.country_holidays(self.country, subdiv=self.subdivision, years=2026)
-        except NotImplementedError as exc:
-            raise ValueError(f"unknown holiday country {self.country!r}") from exc
-        except Exception as exc:  # the library raises plain errors for a bad subdivision
-            raise ValueError(str(exc)) from exc
-        return self
-
-    def dates(self, years: range) -> list[date]:
-        found = set(self.extra)
-        if self.country:
-            calendar = holiday_data.country_holidays(
-                self.country, subdiv=self.subdivision, years=list(years)
-            )
-            found.update(calendar.keys())
-        return sorted(found)
+from domain.templates import (
+    CUSTOMER_TEMPLATES,
+    DEFAULT_TEMPLATES,
+    TEMPLATE_FIELDS,
+    WORST_CHAT_LINK,
+    render,
+)
 
 
 class SlaTargets(Config):
@@ -149,19 +67,6 @@ class Route(Config):
 
     channel: Channel
     address: str = Field(min_length=1)
-
-
-class WorkingHours(BusinessHours):
-    """A person's own shifts; the tenant's time zone and public holidays unless given."""
-
-    timezone: str | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            _check_zone(value)
-        return value
 
 
 class Contact(Config):
@@ -225,131 +130,6 @@ class EscalationMatrix(Config):
         if not all(k.strip() for k in self.keywords):
             raise ValueError("keywords must not be blank")
         return self
-
-
-TEMPLATE_FIELDS = frozenset(
-    {
-        "brand",
-        "case_id",
-        "level",
-        "level_title",
-        "team",
-        "team_title",
-        "priority",
-        "reason",
-        "clock",
-        "deadline",
-        "customer_name",
-        "details_url",
-        "failed_channel",
-        "chat_link",
-        "rating_link",
-        "rca_id",
-        "reasons",
-        "due",
-        "owner",
-    }
-)
-
-DEFAULT_TEMPLATES = {
-    "escalation_ack": (
-        "Thank you for your patience. We have passed your case {case_id} to our "
-        "{level_title}, who will contact you shortly. - {brand}"
-    ),
-    "escalation_ack_repeat": (
-        "Your request is already with our {level_title}; they will be in touch shortly. - {brand}"
-    ),
-    "notify_escalation": (
-        "Case {case_id} ({priority}) escalated to {level_title} / {team_title}: {reason}. "
-        "Please acknowledge."
-    ),
-    "ack_reminder": (
-        "Reminder: case {case_id} ({priority}) is waiting for {level_title} to acknowledge."
-    ),
-    "sla_warning": "Case {case_id} ({priority}): {clock} SLA is due at {deadline}.",
-    # To customers by SMS: each must fit the tenant's segment budget (checked at load).
-    "sms_options": "Reply YES for a call back.",
-    "sms_options_link": "Reply YES for a call back, or see {details_url}",
-    "callback_ack": "Thanks, we will call you back on this number soon about case {case_id}. - {brand}",
-    "channel_fallback": "We could not reach you by {failed_channel}, so we are writing here. - {brand}",
-    "chat_offer": (
-        "Let's continue in a chat, where we can see everything you sent: {chat_link} - {brand}"
-    ),
-    "chat_not_joined": "No problem, we will keep helping you here by text. - {brand}",
-    "chat_quiet": "We have not heard from you in the chat, so we will continue here by text. - {brand}",
-    # The chat bot (in the web chat only) and the note to staff when it hands over.
-    "bot_footer": "Not what you needed? Type agent to talk to a person.",
-    "bot_unsure": (
-        "Sorry, I am not sure about that one. Could you put it another way? "
-        "Or type agent to talk to a person."
-    ),
-    "bot_handover": (
-        "I am passing you to a person at {brand}. They can see this whole conversation, "
-        "so there is no need to repeat anything."
-    ),
-    "csat_ask": (
-        "How did we do with your case {case_id}? Reply with a number from 1 (poor) to "
-        "5 (great). - {brand}"
-    ),
-    "csat_ask_email": (
-        "How did we do with your case {case_id}? Rate us in one click: {rating_link}\n\n"
-        "Or reply to this email with a number from 1 (poor) to 5 (great). - {brand}"
-    ),
-    "csat_ask_chat": (
-        "How did we do? Rate us just below, or type a number from 1 (poor) to 5 (great)."
-    ),
-    "csat_retry": "Sorry, we did not get that: please reply with one number from 1 to 5.",
-    "csat_thanks": "Thank you for your rating. - {brand}",
-    "nps_ask": (
-        "Thanks! One more: how likely are you to recommend {brand} to a friend? Reply with "
-        "a number from 0 (not at all) to 10 (very likely)."
-    ),
-    "nps_retry": "Sorry, we did not get that: please reply with one number from 0 to 10.",
-    "verification_ask": (
-        "Is everything working since we resolved case {case_id}? Reply YES if all is well, "
-        "NO if not. - {brand}"
-    ),
-    "verification_reopened": (
-        "Sorry it is not fixed: we have reopened case {case_id} and will be in touch. - {brand}"
-    ),
-    "notify_csat_low": (
-        "Case {case_id} ({priority}, {level_title} / {team_title}): the customer {reason}. "
-        "Marked for review."
-    ),
-    "notify_rca_opened": (
-        "RCA {rca_id} for case {case_id} ({priority}, {reasons}): find the root cause and "
-        "a corrective action by {due}."
-    ),
-    "notify_rca_reminder": "Reminder: RCA {rca_id} for case {case_id} is due {due}.",
-    "notify_rca_overdue": (
-        "RCA {rca_id} for case {case_id} is overdue (due {due}; owner {owner})."
-    ),
-    "notify_chat_handover": (
-        "Case {case_id} ({priority}): a customer in the web chat asks for a person "
-        "({level_title} / {team_title}): {reason}."
-    ),
-}
-# The longest chat link a worst-case check assumes: public URL, case id and signed token.
-WORST_CHAT_LINK = "https://support.example.com/chat/" + "x" * 60 + "?t=" + "x" * 110
-# Templates a customer may receive by SMS, checked against the tenant's segment budget.
-CUSTOMER_TEMPLATES = (
-    "escalation_ack",
-    "escalation_ack_repeat",
-    "sms_options",
-    "sms_options_link",
-    "callback_ack",
-    "channel_fallback",
-    "chat_offer",
-    "chat_not_joined",
-    "chat_quiet",
-    "csat_ask",
-    "csat_retry",
-    "csat_thanks",
-    "nps_ask",
-    "nps_retry",
-    "verification_ask",
-    "verification_reopened",
-)
 
 
 class SmsConfig(Config):
@@ -615,7 +395,7 @@ class TenantConfig(Config):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        _check_zone(value)
+        check_zone(value)
         return value
 
     @field_validator("templates")
