@@ -149,10 +149,13 @@ async def test_fifteen_thousand_messages_keep_one_case_small_complete_and_escala
     # temporalio/temporal#1289). Nothing is lost (the checks above). No task failed for any
     # other reason: not the code, not a payload, not a deadlock, and not the buffer the
     # server fills while a task is in flight (ForceCloseCommand), which the dev server's
-    # limit (starters.dev.SERVER_LIMITS) keeps out of reach at this rate.
+    # limit (starters.dev.SERVER_LIMITS) and short runs (workflows.case.BURST_READY) keep
+    # out of reach at this rate.
     unhandled = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
     assert [f for f in failed_tasks if f[1] != unhandled] == []
-    assert all(n <= 2 for n in refused_per_run.values()), refused_per_run
+    # One or two per continued run here; a run refused in a loop (temporalio/temporal#4137)
+    # would show many more.
+    assert all(n <= 4 for n in refused_per_run.values()), refused_per_run
     assert runs >= 2, "a case this long continues as new"
     assert sizes.largest < WARNING_LIMIT / 2, (sizes.largest, sizes.largest_event)
     # What a run carries: the bounded state, plus what the journal has not written yet,

@@ -9,7 +9,8 @@ before `channel-outcomes` (when a customer message's delivery answered a bool an
 one was only recorded); `v4/` from before `chat-events-urgent` and the FAQ bot (chats offered,
 one joined then quiet, one never opened, both back on SMS, with the chat's events journalled
 late); `v5/` from before `staff-routes` and `breach-digest` (a staff notice answered a count,
-and every SLA alert went straight out).
+and every SLA alert went straight out); `v6/` from before `burst-ready` (a case continued
+as new after 5,000 signals, its journal holding at the carry limit).
 """
 
 import json
