@@ -1,11 +1,13 @@
 """The signal/update contract: bad input is rejected visibly and never wedges a case."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.commands import COMMANDS, parse_command
 from domain.models import Level
 from domain.views import CaseView
 from tests.workflows.support import (
@@ -272,3 +274,26 @@ async def test_an_action_pressed_twice_with_one_update_id_is_applied_once(
         again = await handle.execute_update("escalate", payload, id="console-escalate-1")
         other = await handle.execute_update("escalate", payload, id="console-escalate-2")
     assert first["level"] == again["level"] == 2 and other["level"] == 3
+
+
+async def test_the_web_ui_lists_every_command_as_a_signal_and_an_update_with_its_example(
+    time_env: WorkflowEnvironment, tenants
+):
+    """What the Web UI's Send a Signal dropdown reads (the workflow's metadata query) is the
+    COMMANDS table, whole: each name as a signal and an update, described, with an example
+    JSON that the case accepts."""
+    recorder = Recorder(tenants)
+    async with case_worker(time_env.client, recorder) as tq:
+        handle = await open_case(time_env.client, tq, case_input())
+        meta = await handle.query("__temporal_workflow_metadata")
+    signals = {d.name: d.description for d in meta.definition.signal_definitions}
+    updates = {d.name: d.description for d in meta.definition.update_definitions}
+    assert set(signals) == set(updates) == set(COMMANDS)
+    for name, spec in COMMANDS.items():
+        assert signals[name] == spec.signal_description and updates[name] == spec.update_description
+        assert json.dumps(spec.example) in signals[name], name
+        assert len(spec.does) > 30, name  # says what it does, not just its name
+        parse_command(name, spec.example)  # the example is a valid payload
+    queries = {d.name: d.description for d in meta.definition.query_definitions}
+    assert {"state", "transcript", "timeline"} <= set(queries)
+    assert all(queries[q] for q in ("state", "transcript", "timeline"))
