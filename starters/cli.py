@@ -21,7 +21,7 @@ from domain.problems import problems
 from domain.record import TimelineEvent, TranscriptEntry
 from domain.tenant import TenantConfig, TenantConfigError
 from domain.views import CaseView
-from records.store import StoreUnavailable
+from records.store import CaseStore, StoreUnavailable
 from service.settings import Settings
 from starters.audit import audit_app
 from starters.common import _since, fail, settings
@@ -171,28 +171,12 @@ def case_timeline(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """The audit log from the case record store: every event with its actor, reason and time."""
-    cfg = settings()
-    start = _since(since)
-
-    async def go() -> None:
-        client = await _client(cfg)
-        if not all_:
-            page = await client.timeline(case_id, since=start, limit=limit, newest=True)
-            _not_found(page.total, case_id)
-            _print_events(page.events, as_json)
-            if page.more_before and not as_json:
-                typer.echo(f"(latest {len(page.events)} of {page.total}; --all for every event)")
-            return
-        after: int | None = None
-        while True:
-            page = await client.timeline(case_id, after=after, since=start, limit=PAGE)
-            _not_found(page.total, case_id)
-            _print_events(page.events, as_json)
-            if not page.more_after or not page.events:
-                return
-            after = page.events[-1].seq
-
-    run(go())
+    store = _records()
+    pages = _pages(store.timeline, case_id, _since(since), limit, all_)
+    for page in pages:
+        _print_events(page.events, as_json)
+        if not all_ and page.more_before and not as_json:
+            typer.echo(f"(latest {len(page.events)} of {page.total}; --all for every event)")
 
 
 @case_app.command("transcript")
@@ -204,28 +188,34 @@ def case_transcript(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """Messages of the case on every channel, in order, full bodies, from the record store."""
-    cfg = settings()
-    start = _since(since)
+    store = _records()
+    for page in _pages(store.transcript, case_id, _since(since), limit, all_):
+        _print_messages(page.entries, as_json)
+        if not all_ and page.more_before and not as_json:
+            typer.echo(f"(latest {len(page.entries)} of {page.total}; --all for every message)")
 
-    async def go() -> None:
-        client = await _client(cfg)
-        if not all_:
-            page = await client.transcript(case_id, since=start, limit=limit, newest=True)
-            _not_found(page.total, case_id)
-            _print_messages(page.entries, as_json)
-            if page.more_before and not as_json:
-                typer.echo(f"(latest {len(page.entries)} of {page.total}; --all for every message)")
+
+def _records() -> CaseStore:
+    """The case record store alone: reading a case's record needs no Temporal server."""
+    return CaseStore(settings().records_url)
+
+
+def _pages(read: Any, case_id: str, since: datetime | None, limit: int, all_: bool) -> Any:
+    """The latest `limit` entries as one page, or with `all_` every page, oldest first."""
+    if not all_:
+        page = read(case_id, since=since, limit=limit, newest=True)
+        _not_found(page.total, case_id)
+        yield page
+        return
+    after: int | None = None
+    while True:
+        page = read(case_id, after=after, since=since, limit=PAGE)
+        _not_found(page.total, case_id)
+        yield page
+        entries = getattr(page, "entries", None) or getattr(page, "events", None) or []
+        if not page.more_after or not entries:
             return
-        after: int | None = None
-        while True:
-            page = await client.transcript(case_id, after=after, since=start, limit=PAGE)
-            _not_found(page.total, case_id)
-            _print_messages(page.entries, as_json)
-            if not page.more_after or not page.entries:
-                return
-            after = page.entries[-1].seq
-
-    run(go())
+        after = entries[-1].seq
 
 
 def _not_found(total: int, case_id: str) -> None:
@@ -376,7 +366,6 @@ def db_rebuild(
     upgraded store, or over the current one). Bodies stored by reference (long emails) are
     not in the histories: their preview and SHA-256 are, and the count is reported."""
     from records import migrate
-    from records.store import CaseStore
     from starters.histories import Rebuilt, histories, rebuild_one, workflows
     from workers.worker import connect
 
@@ -448,8 +437,6 @@ def customer_erase(
         )
 
     async def go() -> Any:
-        from records.store import CaseStore
-
         return await asyncio.to_thread(
             CaseStore(cfg.records_url).erase_customer, tenant, customer_id, datetime.now(UTC)
         )
@@ -777,7 +764,6 @@ def report_command(
     time zone), from the case record store; the definitions are in the README."""
     from activities.tenants import load_directory
     from records.metrics import report
-    from records.store import CaseStore
     from reports.text import csv_text, period, table
 
     cfg = settings()
@@ -827,8 +813,6 @@ def rca_list(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per RCA")] = False,
 ) -> None:
     """The case's RCAs from the case record store: owner, due date, status, outcome."""
-    from records.store import CaseStore
-
     cfg = settings()
     store = CaseStore(cfg.records_url)
     try:
