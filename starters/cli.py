@@ -202,6 +202,13 @@ def _records() -> CaseStore:
 
 def _pages(read: Any, case_id: str, since: datetime | None, limit: int, all_: bool) -> Any:
     """The latest `limit` entries as one page, or with `all_` every page, oldest first."""
+    try:
+        yield from _read_pages(read, case_id, since, limit, all_)
+    except StoreUnavailable as exc:
+        fail(f"case record store unavailable: {exc}")
+
+
+def _read_pages(read: Any, case_id: str, since: datetime | None, limit: int, all_: bool) -> Any:
     if not all_:
         page = read(case_id, since=since, limit=limit, newest=True)
         _not_found(page.total, case_id)

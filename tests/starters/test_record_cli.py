@@ -94,3 +94,13 @@ def test_erasing_a_customer_redacts_their_texts_and_keeps_the_others(recorded):
     assert seqs(theirs.stdout) == [1]  # the message stays counted, with its time
     others = escalate("case", "transcript", "c-long", "--limit", "1", env=recorded)
     assert f"message {MESSAGES}" in others.stdout
+
+
+def test_a_store_that_cannot_be_reached_is_one_clear_line(tmp_path: Path):
+    env = {
+        "ESCALATE_DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:9/none",
+        "ESCALATE_TEMPORAL_ADDRESS": "127.0.0.1:9",
+    }
+    down = escalate("case", "transcript", "c-long", env=env)
+    assert down.returncode != 0
+    assert "case record store unavailable" in down.stderr and "Traceback" not in down.stderr
