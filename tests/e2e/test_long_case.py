@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 # transcript answer too big; 12,000 carried 4.9 MB across continue-as-new and the server
 # terminated the case), with fourteen 50 KB emails among them.
 MESSAGES = 15_000
-CONCURRENCY = 32
+CONCURRENCY = 12
 SMS = "The router drops the connection every evening around eight, again tonight. " * 4
 EMAIL = "Full diagnostic log attached below.\n" + "kernel: eth0 link down, retrying " * 1_550
 WARNING_LIMIT = 512 * 1024
