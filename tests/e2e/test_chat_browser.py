@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 chromium = test_web_ui.chromium
 browser = test_web_ui.browser
 
-LIVE = 40_000  # ms: a live update on a busy 2-core machine (the long-case test may run beside)
+LIVE = 40_000  # ms: a live update on a busy 2-core machine
 AGENT = ("demo", "demo-agent-pass")  # the demo agent, in demo-express and its e2e copies
 QUICK = "+13125550199"  # e2e-quick's number
 DEMO = "+13125550100"  # demo-express's number

@@ -16,7 +16,7 @@ from service.settings import Settings
 from starters.client import CaseClient
 from tests.e2e.conftest import DevSystem
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.stress]  # `make test` runs it alone, after the rest
 
 # The case: past every point where the old design broke (6,000 texts made the
 # transcript answer too big; 12,000 carried 4.9 MB across continue-as-new and the server
