@@ -11,7 +11,13 @@ from datetime import datetime
 from sqlalchemy import select
 
 from domain.rca import RcaRecord
-from domain.record import CaseSnapshot, TimelineEvent, TranscriptEntry
+from domain.record import (
+    CaseSnapshot,
+    TimelineEvent,
+    TimelinePage,
+    TranscriptEntry,
+    TranscriptPage,
+)
 from records.schema import audit_reveals, cases
 from records.store import CaseStore, read_snapshot, unavailable_as_retryable, write_transaction
 
@@ -29,20 +35,12 @@ class FullRecord:
 
 def record(store: CaseStore, case_id: str) -> FullRecord:
     found = FullRecord(case_id=case_id, summary=store.summary(case_id))
-    after: int | None = None
-    while True:
-        page = store.transcript(case_id, after=after, limit=PAGE)
+    for page in store.every_page(case_id, limit=PAGE):
+        assert isinstance(page, TranscriptPage)
         found.messages += page.entries
-        if not page.more_after or not page.entries:
-            break
-        after = page.entries[-1].seq
-    after = None
-    while True:
-        events = store.timeline(case_id, after=after, limit=PAGE)
+    for events in store.every_page(case_id, events=True, limit=PAGE):
+        assert isinstance(events, TimelinePage)
         found.events += events.events
-        if not events.more_after or not events.events:
-            break
-        after = events.events[-1].seq
     found.rcas = store.rcas(case_id)
     return found
 

@@ -331,6 +331,25 @@ class CaseStore:
             more_after=page.more_after,
         )
 
+    def every_page(
+        self, case_id: str, *, events: bool = False, since: datetime | None = None, limit: int = 500
+    ) -> Iterator[TranscriptPage | TimelinePage]:
+        """Every page of a case's transcript (or, with `events`, its timeline), oldest first;
+        an unknown case gives one empty page."""
+        after: int | None = None
+        while True:
+            page: TranscriptPage | TimelinePage
+            if events:
+                page = self.timeline(case_id, after=after, since=since, limit=limit)
+                seqs = [e.seq for e in page.events[-1:]]
+            else:
+                page = self.transcript(case_id, after=after, since=since, limit=limit)
+                seqs = [m.seq for m in page.entries[-1:]]
+            yield page
+            if not page.more_after or not seqs:
+                return
+            after = seqs[0]
+
     def handed_to_chat(self, tenant: str, limit: int = 100) -> list[CaseSnapshot]:
         """The tenant's open cases that were offered the web chat, latest change first."""
         query = (

@@ -171,9 +171,7 @@ def case_timeline(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """The audit log from the case record store: every event with its actor, reason and time."""
-    store = _records()
-    pages = _pages(store.timeline, case_id, _since(since), limit, all_)
-    for page in pages:
+    for page in _pages(case_id, _since(since), limit, all_, events=True):
         _print_events(page.events, as_json)
         if not all_ and page.more_before and not as_json:
             typer.echo(f"(latest {len(page.events)} of {page.total}; --all for every event)")
@@ -188,41 +186,29 @@ def case_transcript(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """Messages of the case on every channel, in order, full bodies, from the record store."""
-    store = _records()
-    for page in _pages(store.transcript, case_id, _since(since), limit, all_):
+    for page in _pages(case_id, _since(since), limit, all_):
         _print_messages(page.entries, as_json)
         if not all_ and page.more_before and not as_json:
             typer.echo(f"(latest {len(page.entries)} of {page.total}; --all for every message)")
 
 
-def _records() -> CaseStore:
-    """The case record store alone: reading a case's record needs no Temporal server."""
-    return CaseStore(settings().records_url)
-
-
-def _pages(read: Any, case_id: str, since: datetime | None, limit: int, all_: bool) -> Any:
+def _pages(
+    case_id: str, since: datetime | None, limit: int, all_: bool, events: bool = False
+) -> Any:
     """The latest `limit` entries as one page, or with `all_` every page, oldest first."""
+    store = CaseStore(settings().records_url)  # the store alone: no Temporal server needed
+    read = store.timeline if events else store.transcript
     try:
-        yield from _read_pages(read, case_id, since, limit, all_)
+        pages = (
+            store.every_page(case_id, events=events, since=since, limit=PAGE)
+            if all_
+            else [read(case_id, since=since, limit=limit, newest=True)]
+        )
+        for page in pages:
+            _not_found(page.total, case_id)
+            yield page
     except StoreUnavailable as exc:
         fail(f"case record store unavailable: {exc}")
-
-
-def _read_pages(read: Any, case_id: str, since: datetime | None, limit: int, all_: bool) -> Any:
-    if not all_:
-        page = read(case_id, since=since, limit=limit, newest=True)
-        _not_found(page.total, case_id)
-        yield page
-        return
-    after: int | None = None
-    while True:
-        page = read(case_id, after=after, since=since, limit=PAGE)
-        _not_found(page.total, case_id)
-        yield page
-        entries = getattr(page, "entries", None) or getattr(page, "events", None) or []
-        if not page.more_after or not entries:
-            return
-        after = entries[-1].seq
 
 
 def _not_found(total: int, case_id: str) -> None:
