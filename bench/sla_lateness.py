@@ -5,11 +5,14 @@ first-response deadlines fall in a short real-time window, with a real worker in
 this process and the real SQLite outbox and case record store. Reports p50/p99/max of
 (breach escalation recorded - deadline) and (staff notified - deadline), and case
 throughput against a bare workflow that only sleeps until the same kind of deadline,
-measured in the same run. Prints a table and writes JSON to bench/results/.
+measured in the same run, with the CPU time the worker's process and the dev server spent
+on each phase (a cost per case that does not swing with the tail). Prints a table and writes
+JSON to bench/results/.
 """
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -40,7 +43,7 @@ from records.store import CaseStore, sqlite_url
 from service import logs
 from starters.client import CaseClient
 from starters.dev import server_limit_flags, tool
-from workers.sandbox import workflow_runner
+from workers.sandbox import precompile_workflows, workflow_runner
 from workflows import visibility
 from workflows.case import CaseWorkflow
 
@@ -64,6 +67,34 @@ def percentiles(values: list[float]) -> dict[str, float]:
         return {"p50": float("nan"), "p99": float("nan"), "max": float("nan")}
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return {"p50": statistics.median(ordered), "p99": p99, "max": ordered[-1]}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) so far of this process and of the dev server it started."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(pid: int) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    me = os.getpid()
+    server = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            parent = int(stat.rpartition(")")[2].split()[1])
+            if name == "temporal" and parent == me:
+                server += used(int(entry.name))
+        except (OSError, ValueError):
+            continue  # a process that ended while we looked
+    return {"worker": used(me), "server": server}
+
+
+def cpu_per_case(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+    return {f"{k}_ms": 1000 * (after[k] - before[k]) / n for k in before}
 
 
 async def bounded(items: list[Any], fn: Any, limit: int = CONCURRENCY) -> list[Any]:
@@ -176,6 +207,7 @@ async def run_cases(cases: CaseClient, outbox: Outbox, n: int, target: timedelta
 
 async def main(n: int, target_seconds: int, order: str = "bare-first") -> dict[str, Any]:
     target = timedelta(seconds=target_seconds)
+    precompile_workflows()  # as the worker does: the sandbox imports the workflow per case
     with tempfile.TemporaryDirectory() as tmp:
         env = await WorkflowEnvironment.start_local(
             data_converter=pydantic_data_converter,
@@ -212,12 +244,17 @@ async def main(n: int, target_seconds: int, order: str = "bare-first") -> dict[s
                 max_concurrent_activities=200,
             ),
         ):
-            if order == "cases-first":
-                cases = await run_cases(CaseClient(env.client, TASK_QUEUE), outbox, n, target)
-                bare = await run_bare(env.client, n, target)
-            else:
-                bare = await run_bare(env.client, n, target)
-                cases = await run_cases(CaseClient(env.client, TASK_QUEUE), outbox, n, target)
+            client = CaseClient(env.client, TASK_QUEUE)
+            phases = ["cases", "bare"] if order == "cases-first" else ["bare", "cases"]
+            results: dict[str, dict[str, Any]] = {}
+            for phase in phases:
+                before = cpu_seconds()
+                if phase == "bare":
+                    results[phase] = await run_bare(env.client, n, target)
+                else:
+                    results[phase] = await run_cases(client, outbox, n, target)
+                results[phase]["cpu_per_case"] = cpu_per_case(before, cpu_seconds(), n)
+            bare, cases = results["bare"], results["cases"]
     return {
         "cases": n,
         "target_seconds": target_seconds,
@@ -263,6 +300,12 @@ def table(result: dict[str, Any]) -> str:
         f"  starts/s: bare {bare['starts_per_second']:.0f}, cases {cases['starts_per_second']:.0f} "
         f"(ratio {result['ratios']['case_vs_bare_start_throughput']:.2f})",
         f"  cases not breached in time: {cases['not_breached']}",
+        "  CPU per case (whole phase, queries included): "
+        + ", ".join(
+            f"{name} worker {r['cpu_per_case']['worker_ms']:.1f} ms, "
+            f"server {r['cpu_per_case']['server_ms']:.1f} ms"
+            for name, r in (("bare", bare), ("case", cases))
+        ),
     ]
     return "\n".join(lines)
 
