@@ -4,7 +4,7 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from domain.case import CaseState, Rejected
@@ -173,7 +173,12 @@ def test_waiting_on_the_customer_never_shortens_a_deadline(policy, steps, paused
     state = opened(policy)
     now = drive(state, steps)
     if state.status is not CaseStatus.OPEN:
-        return
+        # An awaiting or resolved case comes back with the customer's answer; hypothesis counts
+        # (and refuses too many of) the streams that still leave it closed, rather than passing
+        # them unexamined.
+        with contextlib.suppress(Rejected):
+            state.apply(text(998), now)
+    assume(state.status is CaseStatus.OPEN)
     before = {k: c.deadline for k, c in state.clocks.items() if c.deadline and not c.stopped}
     state.apply(AwaitCustomer(actor="dana"), now)
     state.apply(text(999), now + timedelta(minutes=paused_for))
