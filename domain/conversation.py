@@ -38,6 +38,7 @@ def customer_wrote(
             text=msg.text,
             media_count=msg.media_count,
             provider_message_id=msg.provider_message_id,
+            sent_at=msg.sent_at,
             body=msg.body,
         )
     )

@@ -79,6 +79,9 @@ class TranscriptEntry(BaseModel):
     text: str = Field(description="the full text; a preview when `body` or `truncated` says so")
     media_count: int = 0
     provider_message_id: str | None = None
+    sent_at: datetime | None = Field(
+        default=None, description="when the customer's side sent it, if the channel says"
+    )
     body: BodyRef | None = Field(default=None, description="claim check: the body is in the store")
     truncated: bool = False
     erased: bool = False

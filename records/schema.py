@@ -103,6 +103,7 @@ case_messages = Table(
     Column("media_count", Integer, nullable=False, default=0),
     Column("provider_message_id", String(128)),
     Column("erased", Boolean, nullable=False, default=False),
+    Column("sent_at", UtcDateTime),
     PrimaryKeyConstraint("case_id", "seq"),
     # The last guard against a provider retry that arrives after the case forgot the id.
     UniqueConstraint("case_id", "provider_message_id"),

@@ -565,6 +565,7 @@ def _message_row(case_id: str, m: TranscriptEntry) -> dict[str, Any]:
         "media_count": m.media_count,
         "provider_message_id": m.provider_message_id,
         "erased": False,
+        "sent_at": m.sent_at,
     }
 
 
@@ -600,6 +601,7 @@ def _message(row: Row[Any]) -> TranscriptEntry:
         text=(row.body if whole else row.text) or "",
         media_count=row.media_count,
         provider_message_id=row.provider_message_id,
+        sent_at=row.sent_at,
         body=body,
         # A reference whose body is not (or no longer) stored: `text` is only its preview.
         truncated=body is not None and not whole,

@@ -187,6 +187,18 @@ def test_waiting_on_the_customer_never_shortens_a_deadline(policy, steps, paused
         assert after is not None and after >= deadline
 
 
+def test_a_customer_messages_sent_time_is_kept_beside_its_arrival(policy):
+    """The provider's own time travels to the store with the message (the journal's batch)."""
+    state = opened(policy)
+    sent = T0 + timedelta(minutes=1)
+    state.apply(text(1).model_copy(update={"sent_at": sent}), T0 + timedelta(minutes=2))
+    stored = state.journal_batch(T0 + timedelta(minutes=3))
+    assert stored is not None
+    [kept] = [m for m in stored.messages if m.provider_message_id == "SM1"]
+    assert kept.sent_at == sent and kept.at == T0 + timedelta(minutes=2)
+    assert state.record.recent_messages[-1].sent_at == sent
+
+
 def test_a_consent_the_case_already_has_is_not_recorded_again(policy):
     """A repeated STOP (or a provider's retry of one) reaches the case once in its timeline."""
     case = opened(policy)

@@ -99,9 +99,13 @@ def test_a_retried_batch_changes_nothing(store: CaseStore):
 def test_times_come_back_aware_and_in_utc(store: CaseStore):
     paris = timezone(timedelta(hours=2))
     local = datetime(2026, 6, 1, 11, 30, tzinfo=paris)
-    store.write(batch([message(1).model_copy(update={"at": local})], opened_at=local))
-    [entry] = store.transcript("c-1").entries
+    sent = local - timedelta(seconds=3)  # the customer's side sent it a moment before
+    first = message(1).model_copy(update={"at": local, "sent_at": sent})
+    store.write(batch([first, message(2)], opened_at=local))
+    entry, unstamped = store.transcript("c-1").entries
     assert entry.at == local and entry.at.utcoffset() == timedelta(0)
+    assert entry.sent_at == sent and entry.sent_at.utcoffset() == timedelta(0)
+    assert unstamped.sent_at is None
     assert store.summary("c-1").opened_at == local
     assert [m.seq for m in store.transcript("c-1", since=local).entries] == [1]
     assert store.transcript("c-1", since=local + timedelta(seconds=1)).entries == []
