@@ -5,8 +5,8 @@ first-response deadlines fall in a short real-time window, with a real worker in
 this process and the real SQLite outbox and case record store. Reports p50/p99/max of
 (breach escalation recorded - deadline) and (staff notified - deadline), and case
 throughput against a bare workflow that only sleeps until the same kind of deadline,
-measured in the same run, with the CPU time the worker's process and the dev server spent
-on each phase (a cost per case that does not swing with the tail). Prints a table and writes
+measured in the same run, with the CPU time this process (the worker and the load) and the
+dev server spent on each phase (a cost per case that does not swing with the tail). Prints a table and writes
 JSON to bench/results/.
 """
 
@@ -300,7 +300,7 @@ def table(result: dict[str, Any]) -> str:
         f"  starts/s: bare {bare['starts_per_second']:.0f}, cases {cases['starts_per_second']:.0f} "
         f"(ratio {result['ratios']['case_vs_bare_start_throughput']:.2f})",
         f"  cases not breached in time: {cases['not_breached']}",
-        "  CPU per case (whole phase, queries included): "
+        "  CPU per case (whole phase, queries included; worker = this process, load too): "
         + ", ".join(
             f"{name} worker {r['cpu_per_case']['worker_ms']:.1f} ms, "
             f"server {r['cpu_per_case']['server_ms']:.1f} ms"
