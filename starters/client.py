@@ -93,6 +93,13 @@ def list_query(
 RUN_LIMIT_RETRIES = 20
 
 
+def _between_runs(exc: RPCError) -> bool:
+    """A refusal that the case's next run lifts: a run's signal limit, or a run closing."""
+    return "limit" in exc.message or (
+        exc.status is RPCStatusCode.RESOURCE_EXHAUSTED and "workflow is closing" in exc.message
+    )
+
+
 class CaseClosed(RuntimeError):
     """The case has ended; a new message belongs to a new case."""
 
@@ -242,15 +249,17 @@ class CaseClient:
     async def _signal_through_run_limits(self, case_id: str, payload: Mapping[str, Any]) -> None:
         """Signal a message; wait out the moment a busy case is continuing as new.
 
-        Temporal refuses signals past its per-run limit; the case continues as new well
-        before that, but a burst can reach the old run first. The new run takes them.
+        Temporal refuses signals past its per-run limit, and any signal while a run is
+        closing ("workflow is closing": its continue-as-new is being written). The case
+        continues as new well before the limit, but a burst can reach the old run first. The
+        new run takes them.
         """
         for attempt in range(RUN_LIMIT_RETRIES):
             try:
                 await self.handle(case_id).signal("customer_message", payload)
                 return
             except RPCError as exc:
-                if "limit" not in exc.message or attempt == RUN_LIMIT_RETRIES - 1:
+                if not _between_runs(exc) or attempt == RUN_LIMIT_RETRIES - 1:
                     raise
                 await asyncio.sleep(0.2 * (attempt + 1))
 

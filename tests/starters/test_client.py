@@ -9,6 +9,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import Acknowledge, CustomerMessage, Escalate
@@ -197,3 +198,30 @@ async def test_verify_catches_a_stored_body_altered_on_purpose(
     [found] = verify_case(record(store, case.case_id), batches).differences
     assert (found.case_id, found.kind, found.seq) == (case.case_id, "message", 2)
     assert "its stored body does not match the SHA-256 in the history" in found.problem
+
+
+class _Closing:
+    """A handle whose first signals meet a run that is closing (continuing as new)."""
+
+    def __init__(self, refusals: int, message: str, status: RPCStatusCode) -> None:
+        self.refusals, self.message, self.status, self.sent = refusals, message, status, 0
+
+    async def signal(self, name: str, payload: object) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise RPCError(self.message, self.status, b"")
+        self.sent += 1
+
+
+async def test_a_message_that_meets_a_run_closing_goes_to_the_next_run():
+    closing = "workflow operation can not be applied because workflow is closing"
+    cases = CaseClient(client=None)  # type: ignore[arg-type]  # only the handle is used
+    handle = _Closing(2, closing, RPCStatusCode.RESOURCE_EXHAUSTED)
+    cases.handle = lambda case_id: handle  # type: ignore[method-assign,assignment,return-value]
+    await cases._signal_through_run_limits("c-1", {"channel": "sms", "text": "hi"})
+    assert handle.sent == 1 and handle.refusals == 0
+
+    refused = _Closing(1, "not found", RPCStatusCode.NOT_FOUND)
+    cases.handle = lambda case_id: refused  # type: ignore[method-assign,assignment,return-value]
+    with pytest.raises(RPCError, match="not found"):
+        await cases._signal_through_run_limits("c-1", {"channel": "sms", "text": "hi"})
