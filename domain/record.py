@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
+from pydantic_core import to_json
 
 from domain.models import Author, Channel
 from domain.models import BodyRef as BodyRef  # part of the record's vocabulary
@@ -86,7 +87,11 @@ class TranscriptEntry(BaseModel):
     truncated: bool = False
     erased: bool = False
 
-    def size(self) -> int:
+    def size(self, as_json: bool = False) -> int:
+        """Bytes the entry weighs in a payload: its JSON exactly, or (before the `json-sizes`
+        patch) its text's UTF-8 plus a fixed allowance, which misses JSON's escapes."""
+        if as_json:
+            return len(to_json(self))
         return len(self.text.encode("utf-8")) + _ENTRY_OVERHEAD
 
 
@@ -98,7 +103,9 @@ class TimelineEvent(BaseModel):
     reason: str | None = None
     detail: dict[str, str | int | bool | None] = Field(default_factory=dict)
 
-    def size(self) -> int:
+    def size(self, as_json: bool = False) -> int:
+        if as_json:
+            return len(to_json(self))
         extra = sum(len(str(k)) + len(str(v)) for k, v in self.detail.items())
         return len((self.reason or "").encode("utf-8")) + extra + _ENTRY_OVERHEAD
 
@@ -188,14 +195,14 @@ class CaseRecord(BaseModel):
     _urgent: bool = PrivateAttr(default=False)
     _unwritten_ids: set[str] = PrivateAttr(default_factory=set)
     _chat_urgent: bool = PrivateAttr(default=False)  # set per run by the workflow
+    _json_sizes: bool = PrivateAttr(default=False)  # likewise
 
     def model_post_init(self, context: Any, /) -> None:
         self._recount()
 
     def _recount(self) -> None:
-        self._unwritten_bytes = sum(m.size() for m in self.unwritten_messages) + sum(
-            e.size() for e in self.unwritten_events
-        )
+        self._unwritten_bytes = sum(m.size(self._json_sizes) for m in self.unwritten_messages)
+        self._unwritten_bytes += sum(e.size(self._json_sizes) for e in self.unwritten_events)
         self._urgent = any(_urgent_message(m) for m in self.unwritten_messages) or any(
             self._urgent_event(e.type) for e in self.unwritten_events
         )
@@ -206,6 +213,16 @@ class CaseRecord(BaseModel):
     def chat_events_urgent(self, on: bool) -> None:
         """Whether the chat's events make the journal write at once (a per-run patch gate)."""
         self._chat_urgent = on
+        self._recount()
+
+    def json_sizes(self, on: bool) -> None:
+        """Whether the backlog is weighed as the JSON it travels as (a per-run patch gate).
+
+        Without it a text of quotes, backslashes or control characters weighs up to six
+        times its estimate once escaped, and a batch or a carried backlog can pass the
+        payload warning its limits are meant to keep it under.
+        """
+        self._json_sizes = on
         self._recount()
 
     def _urgent_event(self, kind: str) -> bool:
@@ -228,7 +245,7 @@ class CaseRecord(BaseModel):
         self.messages += 1
         entry = entry.model_copy(update={"seq": self.messages})
         self.unwritten_messages.append(entry)
-        self._unwritten_bytes += entry.size()
+        self._unwritten_bytes += entry.size(self._json_sizes)
         self._urgent = self._urgent or _urgent_message(entry)
         if entry.provider_message_id:
             self._unwritten_ids.add(entry.provider_message_id)
@@ -245,7 +262,7 @@ class CaseRecord(BaseModel):
         self.events += 1
         event = event.model_copy(update={"seq": self.events})
         self.unwritten_events.append(event)
-        self._unwritten_bytes += event.size()
+        self._unwritten_bytes += event.size(self._json_sizes)
         self._urgent = self._urgent or self._urgent_event(event.type)
         self.recent_events.append(event)
         del self.recent_events[:-WINDOW_EVENTS]
@@ -288,7 +305,7 @@ class CaseRecord(BaseModel):
             entry: TranscriptEntry | TimelineEvent = (
                 self.unwritten_messages[mi] if take_message else self.unwritten_events[ei]
             )
-            cost = entry.size()
+            cost = entry.size(self._json_sizes)
             full = len(messages) + len(events) >= max_entries or size + cost > max_bytes
             if full and (messages or events):
                 break

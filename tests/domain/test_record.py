@@ -75,6 +75,75 @@ def test_twenty_thousand_1kb_messages_leave_the_carried_state_under_its_bound(te
     assert size(state.record.timeline()) < 64 * 1024
 
 
+# Quotes and backslashes escape to two bytes, a control character to six.
+ESCAPED = '"\\\x01' * 1_000  # 3,000 characters, under the claim check's 4 KB
+
+
+@pytest.mark.parametrize("json_sizes", [True, False], ids=["weighed as JSON", "before the patch"])
+def test_texts_full_of_escapes_keep_the_carried_state_under_its_bound(tenants, json_sizes):
+    """Weighed as JSON, the backlog flushes before escapes can swell it past the bound; the
+    old estimate (UTF-8 plus an allowance) lets it reach several times that."""
+    policy = resolve(tenants["northwind-telecom"], range(2025, 2029))
+    case = CaseInput.model_validate(
+        {
+            "case_id": "esc-1",
+            "tenant": "northwind-telecom",
+            "customer": {"id": "c", "email": "ada@example.com"},
+            "channel": "email",
+            "message": "x",
+        }
+    )
+    state, _ = CaseState.open(case, policy, "origin", T0)
+    state.record.json_sizes(json_sizes)
+    now, largest_state, largest_batch = T0, 0, 0
+    for i in range(300):
+        now += timedelta(seconds=1)
+        message = CustomerMessage(
+            channel=Channel.EMAIL, text=f"{i}{ESCAPED}", provider_message_id=f"E{i}"
+        )
+        state.apply(message, now)
+        at = state.record.flush_at()
+        if at is not None and at <= now:
+            batch = state.journal_batch(now)
+            assert batch is not None
+            largest_batch = max(largest_batch, size(batch))
+            state.journalled(batch, JournalResult(), now)
+        largest_state = max(largest_state, size(state))
+    assert state.record.unwritten_bytes() >= 0
+    if json_sizes:
+        assert largest_state < CARRIED_BOUND
+        assert largest_batch < BATCH_BYTES + 16 * 1024
+    else:
+        assert largest_state > CARRIED_BOUND  # what the patch mends
+
+
+@given(
+    texts=st.lists(
+        st.text(alphabet=st.sampled_from('a"\\\x01\x1fé😀\n'), max_size=4_000), max_size=60
+    )
+)
+def test_weighed_as_json_a_batch_is_the_json_it_travels_as(texts):
+    record = CaseRecord()
+    record.json_sizes(True)
+    for i, text in enumerate(texts):
+        at = T0 + timedelta(seconds=i)
+        record.add_message(entry(0, at, text))
+        record.add_event(TimelineEvent(at=at, type="note", actor="x", reason=text[:100]))
+    assert record.unwritten_bytes() == sum(
+        size(e) for e in [*record.unwritten_messages, *record.unwritten_events]
+    )
+    while record.pending:
+        messages, events = record.next_batch(max_bytes=32 * 1024)
+        if len(messages) + len(events) > 1:
+            assert sum(size(e) for e in [*messages, *events]) <= 32 * 1024
+        record.written(
+            max((m.seq for m in messages), default=0),
+            max((e.seq for e in events), default=0),
+            [],
+        )
+    assert record.unwritten_bytes() == 0
+
+
 def entry(seq: int, at: datetime, text: str = "hi", author=Author.CUSTOMER, channel=Channel.SMS):
     return TranscriptEntry(seq=seq, at=at, author=author, who="c", channel=channel, text=text)
 
