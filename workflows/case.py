@@ -102,7 +102,55 @@ BREACH_DIGEST = "breach-digest"
 # pushed the backlog back over it: the case was never quiet enough, and ran on to Temporal's
 # 10,000 signals); and a run takes at most BURST_SIGNALS_PER_RUN signals.
 BURST_READY = "burst-ready"
+# Patch: the journal's backlog is weighed as the JSON it travels as (escapes included), so
+# its batches and what a continue-as-new carries stay under their limits whatever the text.
+JSON_SIZES = "json-sizes"
+# Patch: the tenant's policy is loaded by a local activity, within the case's first workflow
+# task (it reads configuration the worker holds in memory): one activity and one workflow task
+# fewer for every case that opens.
+POLICY_LOCAL = "policy-local"
+# Patch: every patch above, in one marker. Core records each `patched` call as a marker and a
+# TemporalChangeVersion search-attribute upsert, and the server writes the case's visibility
+# row once per upsert: fifteen of each on every new case. A case started with this patch
+# records it alone and takes every patch in BASELINE_1_PATCHES from it (JSON_SIZES and
+# POLICY_LOCAL came with it: only an older case, running on, records JSON_SIZES by name; none
+# loads its policy again). The set is closed: a patch added later is asked for by its own
+# name (a case started before it must replay without it).
+BASELINE_1 = "baseline-1"
+BASELINE_1_PATCHES = frozenset(
+    {
+        KEEP_DEADLINE_TIMER,
+        CASE_JOURNAL,
+        CHANNEL_OUTCOMES,
+        CHAT_HANDOFF,
+        CHAT_EVENTS_URGENT,
+        RCA_FOLLOW_UP,
+        CSAT,
+        RESOLUTION_CHECK,
+        CSAT_WORDS,
+        DIGEST_ACK_WAIT,
+        RESOLUTION_MET,
+        NOTICE_SENT,
+        STAFF_ROUTES,
+        BREACH_DIGEST,
+        BURST_READY,
+        JSON_SIZES,
+        POLICY_LOCAL,
+    }
+)
 SYSTEM = "system"
+
+
+def _patched(patch_id: str) -> bool:
+    """`workflow.patched`, answered by BASELINE_1's marker for a case that recorded it.
+
+    `run` asks for BASELINE_1 first, in the run's first task: a case that began before it
+    (its first task replays without the marker) remembers False and asks for each patch by
+    name, as it did before.
+    """
+    if patch_id in BASELINE_1_PATCHES and workflow.patched(BASELINE_1):
+        return True
+    return workflow.patched(patch_id)
 
 
 def _describe(exc: ValidationError) -> str:
@@ -143,7 +191,9 @@ class _Deliveries:
                 self.busy = False
 
 
-def _reason(err: ActivityError) -> str:
+def _reason(err: ActivityError | ApplicationError) -> str:
+    if isinstance(err, ApplicationError):
+        return err.message
     return str(getattr(err.cause, "message", None) or err)
 
 
@@ -169,7 +219,7 @@ async def _deliver(effect: Effect) -> Any:
             retry_policy=BOT_RETRY,
             summary="bot: FAQ answer",
         )
-    if isinstance(effect, Notify) and effect.digest and workflow.patched(BREACH_DIGEST):
+    if isinstance(effect, Notify) and effect.digest and _patched(BREACH_DIGEST):
         return await workflow.execute_activity(
             "post_to_digest",
             effect,
@@ -182,11 +232,11 @@ async def _deliver(effect: Effect) -> Any:
     if isinstance(effect, Notify):
         activity = "notify_escalation"
         result_type = None
-        if workflow.patched(STAFF_ROUTES):
+        if _patched(STAFF_ROUTES):
             result_type, effect = NoticeResult, effect.model_copy(update={"report": True})
     else:
         activity, result_type = "send_customer_message", SendResult
-        if not workflow.patched(CHANNEL_OUTCOMES):
+        if not _patched(CHANNEL_OUTCOMES):
             result_type = None  # an older run: the activity answered a bool
     return await workflow.execute_activity(
         activity,
@@ -197,6 +247,30 @@ async def _deliver(effect: Effect) -> Any:
         retry_policy=DELIVERY_RETRY,
         summary=f"{effect.type}: {getattr(effect, 'kind', effect.type)}",
     )
+
+
+async def _load_policy(tenant: str) -> TenantPolicy:
+    """The tenant's resolved policy: a local activity (from POLICY_LOCAL), else an activity."""
+    retry = RetryPolicy(maximum_interval=timedelta(minutes=1))
+    policy: TenantPolicy
+    if _patched(POLICY_LOCAL):
+        policy = await workflow.execute_local_activity(
+            "load_tenant_policy",
+            tenant,
+            result_type=TenantPolicy,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=retry,
+            summary="tenant policy",
+        )
+    else:
+        policy = await workflow.execute_activity(
+            "load_tenant_policy",
+            tenant,
+            result_type=TenantPolicy,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=retry,
+        )
+    return policy
 
 
 class _Journal:
@@ -359,26 +433,23 @@ class CaseWorkflow:
         if self._failed is not None:
             raise ApplicationError(self._failed, type="InvalidCaseInput", non_retryable=True)
         start = self._case
-        journal_on = workflow.patched(CASE_JOURNAL)
-        chat_on = workflow.patched(CHAT_HANDOFF)
-        chat_urgent = workflow.patched(CHAT_EVENTS_URGENT)
-        rca_on = workflow.patched(RCA_FOLLOW_UP)
-        csat_on = workflow.patched(CSAT)
-        verify_on = workflow.patched(RESOLUTION_CHECK)
+        workflow.patched(BASELINE_1)  # first, so that an older case stays on its own patches
+        journal_on = _patched(CASE_JOURNAL)
+        chat_on = _patched(CHAT_HANDOFF)
+        chat_urgent = _patched(CHAT_EVENTS_URGENT)
+        rca_on = _patched(RCA_FOLLOW_UP)
+        csat_on = _patched(CSAT)
+        verify_on = _patched(RESOLUTION_CHECK)
         queues = (self._staff, self._customer, self._bot)
         tasks = [asyncio.create_task(q.run()) for q in queues]
         if self._state is None:
             try:
-                policy = await workflow.execute_activity(
-                    "load_tenant_policy",
-                    start.tenant,
-                    result_type=TenantPolicy,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-                )
-            except ActivityError as err:
+                policy = await _load_policy(start.tenant)
+            except (ActivityError, ApplicationError) as err:  # a local activity's: as raised
                 self._failed = f"the case could not open: {_reason(err)}"
-                raise
+                raise ApplicationError(
+                    self._failed, type="CaseOpenFailed", non_retryable=True
+                ) from err
             self._state, effects = CaseState.open(
                 start, policy, workflow.info().first_execution_run_id, workflow.now(), chat_on
             )
@@ -386,14 +457,15 @@ class CaseWorkflow:
         state = self._state
         state.chat_handoff_on = chat_on
         state.record.chat_events_urgent(chat_urgent)
+        state.record.json_sizes(_patched(JSON_SIZES))
         state.rca_on = rca_on
         state.csat_on = csat_on
         state.verify_on = verify_on
-        state.csat_words_on = workflow.patched(CSAT_WORDS)
-        state.digest_wait_on = workflow.patched(DIGEST_ACK_WAIT)
-        state.notice_sent_on = workflow.patched(NOTICE_SENT)
-        state.resolution_met_on = workflow.patched(RESOLUTION_MET)
-        burst_ready = workflow.patched(BURST_READY)
+        state.csat_words_on = _patched(CSAT_WORDS)
+        state.digest_wait_on = _patched(DIGEST_ACK_WAIT)
+        state.notice_sent_on = _patched(NOTICE_SENT)
+        state.resolution_met_on = _patched(RESOLUTION_MET)
+        burst_ready = _patched(BURST_READY)
         if burst_ready:
             self._max_signals = BURST_SIGNALS_PER_RUN
         if journal_on:
@@ -418,7 +490,7 @@ class CaseWorkflow:
                 )
             due = state.next_due()
             self._woken = False
-            if workflow.patched(KEEP_DEADLINE_TIMER):
+            if _patched(KEEP_DEADLINE_TIMER):
                 self._arm(due)
                 await workflow.wait_condition(
                     lambda: (
@@ -507,7 +579,7 @@ class CaseWorkflow:
     def _delivery_failed(self, effect: Effect, error: str) -> None:
         if self._state is None:
             return
-        fallback = workflow.patched(CHANNEL_OUTCOMES)
+        fallback = _patched(CHANNEL_OUTCOMES)
         self._queue(*self._state.delivery_failed(effect, error, workflow.now(), fallback))
         self._woken = True
 

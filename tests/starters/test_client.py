@@ -108,7 +108,7 @@ async def test_a_case_that_failed_to_open_says_why_when_asked(
         handle = await open_case(time_env.client, tq, case_input(tenant="no-such-tenant"))
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
-        assert "unknown tenant" in str(failed.value.cause.cause)
+        assert "could not open: unknown tenant" in str(failed.value.cause)
         with pytest.raises(WorkflowQueryFailedError, match="could not open: unknown tenant"):
             await state(handle)
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import COMMANDS, parse_command
@@ -217,7 +218,9 @@ async def test_unknown_tenant_fails_the_case_with_a_clear_error(
         handle = await open_case(time_env.client, tq, case_input("nobody-inc"))
         with pytest.raises(WorkflowFailureError) as failure:
             await handle.result()
-    assert "unknown tenant 'nobody-inc'" in str(failure.value.cause.cause)
+    reason = failure.value.cause
+    assert isinstance(reason, ApplicationError) and reason.type == "CaseOpenFailed"
+    assert reason.message.startswith("the case could not open: unknown tenant 'nobody-inc'")
 
 
 async def test_an_invalid_start_input_fails_the_case_with_the_reason(
