@@ -118,7 +118,10 @@ class DeliveryActivities:
                     )
                     continue
                 # A provider's send is recorded: a bounce reported later names it to the case.
-                sent = await asyncio.to_thread(self.channels.delivery, key)
+                # (The outbox's are not: nothing to look up.)
+                sent = None
+                if self._recorded(route.channel):
+                    sent = await asyncio.to_thread(self.channels.delivery, key)
                 if sent is not None and sent.provider_id:
                     result.sent.append(
                         NoticeSent(
@@ -154,6 +157,15 @@ class DeliveryActivities:
         )
         return result
 
+    def _recorded(self, channel: Channel) -> bool:
+        """Whether a send on `channel` is recorded. The outbox is idempotent on the key itself;
+        a real provider is not, so its sends are recorded and checked (and status callbacks
+        find them). Voice and chat notices go to the outbox."""
+        assert self.sms is not None and self.email is not None  # set in __post_init__
+        if channel is Channel.SMS:
+            return self.sms.name != "outbox"
+        return channel is Channel.EMAIL and self.email.name != "outbox"
+
     async def _to_staff(self, notice: Notify, key: str, name: str, route: Route) -> int:
         channel, address = route.channel, route.address
         if channel not in (Channel.SMS, Channel.EMAIL):  # voice, chat: the outbox
@@ -171,9 +183,7 @@ class DeliveryActivities:
         tenant = self.tenants.get(notice.tenant)
         assert self.sms is not None and self.email is not None  # set in __post_init__
         provider = self.sms.name if channel is Channel.SMS else self.email.name
-        # The outbox is idempotent on the key itself; a real provider is not, so its sends are
-        # recorded and checked (and status callbacks find them).
-        recorded = provider != "outbox"
+        recorded = self._recorded(channel)
         if recorded and await self._already_sent(key):
             return 0
         if not recorded and await asyncio.to_thread(self.outbox.has, key):
