@@ -260,7 +260,6 @@ async def _load_policy(tenant: str) -> TenantPolicy:
             result_type=TenantPolicy,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=retry,
-            summary="tenant policy",
         )
     else:
         policy = await workflow.execute_activity(
@@ -278,6 +277,11 @@ class _Journal:
 
     Entries wait up to the record's flush delay so that most inbound texts cost no
     activity; anything that changes who owns the case or its state goes at once.
+
+    Its activity and timer carry no summary: a summary is one more payload per command, and
+    the SDK's work per payload (an asyncio task and a pass into the sandbox each) stood out
+    among the worker's costs in a py-spy profile of the SLA bench. Summaries stay where a
+    supervisor reads them in the UI: the deadlines and the deliveries.
     """
 
     def __init__(self, state: CaseState, low_water: bool) -> None:
@@ -316,7 +320,6 @@ class _Journal:
                     await workflow.wait_condition(
                         self._due,
                         timeout=max((at - workflow.now()).total_seconds(), 0.001),
-                        timeout_summary="journal flush",
                     )
             batch = self.state.journal_batch(workflow.now())
             if batch is None:
@@ -330,7 +333,6 @@ class _Journal:
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=JOURNAL_ATTEMPT,
                     retry_policy=JOURNAL_RETRY,
-                    summary=f"journal: {len(batch.messages)} messages, {len(batch.events)} events",
                 )
             except ActivityError as err:
                 self.busy = False
