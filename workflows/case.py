@@ -251,24 +251,14 @@ async def _deliver(effect: Effect) -> Any:
 
 async def _load_policy(tenant: str) -> TenantPolicy:
     """The tenant's resolved policy: a local activity (from POLICY_LOCAL), else an activity."""
-    retry = RetryPolicy(maximum_interval=timedelta(minutes=1))
-    policy: TenantPolicy
-    if _patched(POLICY_LOCAL):
-        policy = await workflow.execute_local_activity(
-            "load_tenant_policy",
-            tenant,
-            result_type=TenantPolicy,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=retry,
-        )
-    else:
-        policy = await workflow.execute_activity(
-            "load_tenant_policy",
-            tenant,
-            result_type=TenantPolicy,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=retry,
-        )
+    load = workflow.execute_local_activity if _patched(POLICY_LOCAL) else workflow.execute_activity
+    policy: TenantPolicy = await load(
+        "load_tenant_policy",
+        tenant,
+        result_type=TenantPolicy,
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+    )
     return policy
 
 
