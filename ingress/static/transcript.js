@@ -29,11 +29,17 @@ window.liveTranscript = function (o) {
   }
   log.scrollTop = log.scrollHeight;
   const stream = new EventSource(`${o.base}/events?${params({ after: last })}`);
-  stream.addEventListener("message", e => { status.textContent = ""; add(JSON.parse(e.data)); });
+  // A message means the stream is back: clear its own notice, never another one (the chat's
+  // "Thank you for your rating." arrives just before the case's thanks, and must stay).
+  const reconnecting = "Reconnecting…";
+  stream.addEventListener("message", e => {
+    if (status.textContent === reconnecting) status.textContent = "";
+    add(JSON.parse(e.data));
+  });
   for (const [name, handle] of Object.entries(o.on || {})) {
     stream.addEventListener(name, e => handle(JSON.parse(e.data)));
   }
-  stream.onerror = () => { status.textContent = "Reconnecting…"; };
+  stream.onerror = () => { status.textContent = reconnecting; };
   async function older() {
     if (loading || !more) return;
     loading = true;
