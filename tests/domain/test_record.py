@@ -30,22 +30,34 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CARRIED_BOUND = 128 * 1024
 
 
+def opened(tenants, case_id: str, channel: str, customer: dict, message: str) -> CaseState:
+    """A northwind-telecom case, just opened at T0."""
+    policy = resolve(tenants["northwind-telecom"], range(2025, 2029))
+    case = CaseInput.model_validate(
+        {
+            "case_id": case_id,
+            "tenant": "northwind-telecom",
+            "customer": customer,
+            "channel": channel,
+            "message": message,
+        }
+    )
+    state, _ = CaseState.open(case, policy, "origin", T0)
+    return state
+
+
 def size(model) -> int:
     return len(model.model_dump_json().encode())
 
 
 def test_twenty_thousand_1kb_messages_leave_the_carried_state_under_its_bound(tenants):
-    policy = resolve(tenants["northwind-telecom"], range(2025, 2029))
-    case = CaseInput.model_validate(
-        {
-            "case_id": "long-1",
-            "tenant": "northwind-telecom",
-            "customer": {"id": "c", "phone": "+12025550123", "email": "ada@example.com"},
-            "channel": "email",
-            "message": "hello",
-        }
+    state = opened(
+        tenants,
+        "long-1",
+        "email",
+        {"id": "c", "phone": "+12025550123", "email": "ada@example.com"},
+        "hello",
     )
-    state, _ = CaseState.open(case, policy, "origin", T0)
     now, largest_batch, written_messages, written_events = T0, 0, 0, 0
     body = "lorem ipsum dolor sit amet, " * 37  # ~1 KB
     for i in range(20_000):
@@ -83,17 +95,7 @@ ESCAPED = '"\\\x01' * 1_000  # 3,000 characters, under the claim check's 4 KB
 def test_texts_full_of_escapes_keep_the_carried_state_under_its_bound(tenants, json_sizes):
     """Weighed as JSON, the backlog flushes before escapes can swell it past the bound; the
     old estimate (UTF-8 plus an allowance) lets it reach several times that."""
-    policy = resolve(tenants["northwind-telecom"], range(2025, 2029))
-    case = CaseInput.model_validate(
-        {
-            "case_id": "esc-1",
-            "tenant": "northwind-telecom",
-            "customer": {"id": "c", "email": "ada@example.com"},
-            "channel": "email",
-            "message": "x",
-        }
-    )
-    state, _ = CaseState.open(case, policy, "origin", T0)
+    state = opened(tenants, "esc-1", "email", {"id": "c", "email": "ada@example.com"}, "x")
     state.record.json_sizes(json_sizes)
     now, largest_state, largest_batch = T0, 0, 0
     for i in range(300):
@@ -245,17 +247,7 @@ def test_a_plain_text_from_the_web_ui_still_parses_and_a_claim_check_carries_a_p
 
 
 def test_a_state_from_the_unbounded_release_is_carried_over_without_losing_anything(tenants):
-    policy = resolve(tenants["northwind-telecom"], range(2025, 2029))
-    case = CaseInput.model_validate(
-        {
-            "case_id": "old-1",
-            "tenant": "northwind-telecom",
-            "customer": {"id": "c", "phone": "+12025550123"},
-            "channel": "sms",
-            "message": "hello",
-        }
-    )
-    state, _ = CaseState.open(case, policy, "origin", T0)
+    state = opened(tenants, "old-1", "sms", {"id": "c", "phone": "+12025550123"}, "hello")
     old = json.loads(state.model_dump_json())
     record = old.pop("record")
     old["transcript"] = [
@@ -304,17 +296,7 @@ def test_an_id_not_yet_in_the_store_is_remembered_beyond_the_window():
 
 def test_a_retry_the_store_refused_is_counted_out_of_the_case(tenants):
     """A retry racing the journal: past the recent ids, numbered, then refused by the store."""
-    policy = resolve(tenants["northwind-telecom"], range(2025, 2028))
-    case = CaseInput.model_validate(
-        {
-            "case_id": "race-1",
-            "tenant": "northwind-telecom",
-            "customer": {"id": "c"},
-            "channel": "chat",
-            "message": "hello",
-        }
-    )
-    state, _ = CaseState.open(case, policy, "origin", T0)
+    state = opened(tenants, "race-1", "chat", {"id": "c"}, "hello")
     state.apply(CustomerMessage(channel=Channel.CHAT, text="a", provider_message_id="A"), T0)
     state.apply(CustomerMessage(channel=Channel.CHAT, text="b", provider_message_id="B"), T0)
     batch = state.journal_batch(T0)
