@@ -6,8 +6,8 @@ this process and the real SQLite outbox and case record store. Reports p50/p99/m
 (breach escalation recorded - deadline) and (staff notified - deadline), and case
 throughput against a bare workflow that only sleeps until the same kind of deadline,
 measured in the same run, with the CPU time this process (the worker and the load) and the
-dev server spent on each phase (a cost per case that does not swing with the tail). Prints a table and writes
-JSON to bench/results/.
+dev server spent on each phase (a cost per case that does not swing with the tail). Prints a
+table and writes JSON to bench/results/.
 """
 
 import argparse
@@ -69,14 +69,14 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": statistics.median(ordered), "p99": p99, "max": ordered[-1]}
 
 
+def _cpu(stat: str) -> float:
+    """User + system CPU seconds from a /proc/<pid>/stat line."""
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds() -> dict[str, float]:
     """CPU time (user + system) so far of this process and of the dev server it started."""
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def used(pid: int) -> float:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / tick
-
     me = os.getpid()
     server = 0.0
     for entry in Path("/proc").iterdir():
@@ -87,10 +87,10 @@ def cpu_seconds() -> dict[str, float]:
             name = stat[stat.index("(") + 1 : stat.rindex(")")]
             parent = int(stat.rpartition(")")[2].split()[1])
             if name == "temporal" and parent == me:
-                server += used(int(entry.name))
+                server += _cpu(stat)
         except (OSError, ValueError):
             continue  # a process that ended while we looked
-    return {"worker": used(me), "server": server}
+    return {"worker": _cpu(Path(f"/proc/{me}/stat").read_text()), "server": server}
 
 
 def cpu_per_case(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
