@@ -5,6 +5,8 @@
 // accepted, so a double click or a resend is one message.
 window.liveTranscript = function (o) {
   const log = document.getElementById("log"), status = document.getElementById("status");
+  // The status line says what went wrong (red) or, with class "ok", what went right.
+  const say = (text, ok = false) => { status.textContent = text; status.classList.toggle("ok", ok); };
   const params = extra => new URLSearchParams({ ...o.query, ...extra }).toString();
   const seen = new Set([...log.querySelectorAll("li[data-seq]")].map(li => +li.dataset.seq));
   let last = o.lastSeq, oldest = Math.min(...seen, Infinity), more = o.moreBefore, loading = false;
@@ -33,13 +35,13 @@ window.liveTranscript = function (o) {
   // "Thank you for your rating." arrives just before the case's thanks, and must stay).
   const reconnecting = "Reconnecting…";
   stream.addEventListener("message", e => {
-    if (status.textContent === reconnecting) status.textContent = "";
+    if (status.textContent === reconnecting) say("");
     add(JSON.parse(e.data));
   });
   for (const [name, handle] of Object.entries(o.on || {})) {
     stream.addEventListener(name, e => handle(JSON.parse(e.data)));
   }
-  stream.onerror = () => { status.textContent = reconnecting; };
+  stream.onerror = () => { say(reconnecting); };
   async function older() {
     if (loading || !more) return;
     loading = true;
@@ -75,9 +77,9 @@ window.liveTranscript = function (o) {
     try {
       const body = new URLSearchParams({ ...(o.form || {}), text: text.value, client_id: pending });
       const r = await fetch(o.writeTo || `${o.base}/messages?${params({})}`, { method: "POST", body });
-      if (r.ok) { text.value = ""; pending = null; status.textContent = ""; }
-      else { status.textContent = (await r.json()).error || "Not sent: try again."; }
-    } catch { status.textContent = "Not sent: check your connection and try again."; }
+      if (r.ok) { text.value = ""; pending = null; say(""); }
+      else { say((await r.json()).error || "Not sent: try again."); }
+    } catch { say("Not sent: check your connection and try again."); }
     send.disabled = false;
   });
 };

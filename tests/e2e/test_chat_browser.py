@@ -44,6 +44,7 @@ async def rate_four(chat: Page) -> None:
     thanks = chat.locator("#log li.theirs", has_text="Thank you for your rating.")
     await expect(thanks).to_have_count(1, timeout=LIVE)
     await expect(status).to_have_text("Thank you for your rating.")
+    await expect(status).to_have_class(re.compile(r"\bok\b"))  # shown as good news, not an error
 
 
 AGENT = ("demo", "demo-agent-pass")  # the demo agent, in demo-express and its e2e copies
@@ -239,6 +240,7 @@ async def test_a_texting_customer_moves_to_chat_and_talks_live_with_an_agent_who
     await screenshot(chat, "chat-rating.png")
     await rate_four(chat)
     await expect(widget).to_be_hidden()
+    await screenshot(chat, "chat-rated.png")
     rated = wait_for(
         lambda: dev.cli("case", "timeline", case_id).stdout, lambda t: "csat_received" in t
     )
@@ -251,7 +253,13 @@ async def test_a_texting_customer_moves_to_chat_and_talks_live_with_an_agent_who
     assert f"[chat] agent/demo: {answer}" in transcript
     assert re.search(rf"\[sms\] customer/\S+: {re.escape(story[0])}", transcript), transcript
     assert re.search(rf"\[chat\] customer/\S+: {re.escape(reply)}", transcript), transcript
-    for name in ("chat-customer.png", "console-case.png", "console-cases.png", "chat-rating.png"):
+    for name in (
+        "chat-customer.png",
+        "console-case.png",
+        "console-cases.png",
+        "chat-rating.png",
+        "chat-rated.png",
+    ):
         assert (artifacts() / name).stat().st_size > 0
     await agent_side.close()
     await customer_side.close()
